@@ -1,0 +1,353 @@
+"""Turning a customer message into the words the knowledge-base index knows.
+
+Customers type Russian on the QWERTY layout ("ghbdtn"), English on the Russian one ("руддщ"),
+translit ("kak oplatit"), typos, ё/е, emoji and CAPS. Each whitespace chunk is read several ways
+(as typed, other layout, translit) and the reading that yields known words wins; when nothing is
+known, small frequent-word lists and letter-bigram models decide, so an empty vocabulary works.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz import fuzz, process
+
+from app.matching import text_data as td
+
+WORD = re.compile(r"[^\W_]+")
+_URL = re.compile(r"@|://|^www\.|\.(?:com|ru|net|org|io|info|biz|su|рф|app|me)(?:/|$)")
+# English never puts these between letters; Russian typed on QWERTY does (ж х ъ е).
+_KEY_INSIDE_WORD = re.compile(r"[a-z][;\[\]`{}:~][a-z]")
+_FREQUENT = td.RU_FREQUENT | td.EN_FREQUENT
+_KNOWN, _STEM_KNOWN, _COMMON = 5.0, 4.0, 3.0  # word scores; plausibility stays within [-2, 1]
+_CLEAR = 1.0  # a reading must beat another by this much to count as evidence
+_FUZZY_CUTOFF = 80.0
+_MAX_PASSES = 3
+_CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    text: str
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+    language: str | None
+    conversions: tuple[tuple[str, str], ...]
+
+
+def fold(text: str) -> str:
+    """NFKC twice because casefold can produce sequences NFKC would rewrite again."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return folded.replace("ё", "е")
+
+
+def layout_to_ru(text: str) -> str:
+    return text.translate(td.TO_RU)
+
+
+def layout_to_en(text: str) -> str:
+    return text.translate(td.TO_EN)
+
+
+def _is_cyrillic(ch: str) -> bool:
+    return "\u0400" <= ch <= "\u04ff" and ch.isalpha()
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isalpha() and (ch.isascii() or "\u00c0" <= ch <= "\u024f")
+
+
+def detect_language(text: str) -> str | None:
+    cyrillic = sum(1 for ch in text if _is_cyrillic(ch))
+    latin = sum(1 for ch in text if _is_latin(ch))
+    if not cyrillic and not latin:
+        return None
+    return "ru" if cyrillic >= latin else "en"
+
+
+def translit_to_ru(word: str) -> str:
+    return _translit(fold(word))
+
+
+def _translit(word: str, ia: str = "я", initial_e: str = "е") -> str:
+    """Greedy left-to-right scan; ia/initial_e let callers try the other common spellings."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        prev = out[-1][-1] if out else ""
+        for seq, letter in td.TRANSLIT_SEQUENCES:
+            if word.startswith(seq, i):
+                if seq in td.Y_AFTER_CONSONANT and prev in td.RU_CONSONANTS:
+                    letter = td.Y_AFTER_CONSONANT[seq]
+                out.append(ia if seq == "ia" else letter)
+                i += len(seq)
+                break
+        else:
+            out.append(_translit_letter(word, i, prev, initial_e))
+            i += 1
+    return "".join(out)
+
+
+def _translit_letter(word: str, i: int, prev: str, initial_e: str) -> str:
+    ch = word[i]
+    if ch == "y":
+        return "й" if prev in td.RU_VOWELS else "ы"
+    if ch == "c":
+        return "ц" if word[i + 1 : i + 2] in ("e", "i", "y") else "к"
+    if ch == "e" and not prev.isalpha():
+        return initial_e
+    if ch == "'":
+        return "ь" if prev in td.RU_CONSONANTS else ch
+    return td.TRANSLIT_LETTERS.get(ch, ch)
+
+
+_STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.stemmer("english")}
+_STEM_LOCK = threading.Lock()  # Snowball stemmers keep per-call state; requests run in threads
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    language = detect_language(word)
+    if language is None:
+        return word
+    with _STEM_LOCK:
+        return _STEMMERS[language].stemWord(word)
+
+
+@lru_cache(maxsize=100_000)
+def _plausibility(word: str) -> float:
+    """Log-likelihood ratio per bigram: typed on purpose versus typed on the other layout."""
+    if any(_is_cyrillic(ch) for ch in word):
+        ratio = td.RU_BIGRAMS.score(word) - td.EN_ON_RU_BIGRAMS.score(word)
+    else:
+        ratio = td.EN_BIGRAMS.score(word) - td.RU_ON_EN_BIGRAMS.score(word)
+    return max(-2.0, min(1.0, ratio / (len(word) + 1)))
+
+
+_Reading = tuple[tuple[str, ...], float]
+
+
+@dataclass(slots=True)
+class _Chunk:
+    raw: str
+    readings: dict[str, _Reading]  # "asis" plus zero or more of "layout", "translit", "en"
+    cyrillic: bool = False
+
+    def vote(self) -> str:
+        """Which reading this chunk alone clearly supports ("" when unclear)."""
+        asis = self.readings["asis"][1]
+        others = [(score, name) for name, (_, score) in self.readings.items() if name != "asis"]
+        if not others:
+            return ""
+        best, name = max(others, key=lambda item: item[0])
+        letters = sum(ch.isalpha() for ch in self.raw)
+        # Cyrillic text is only re-read as English when that gives known words.
+        trusted = not self.cyrillic or (best >= _COMMON and asis <= 0)
+        if trusted and best >= asis + _CLEAR and letters >= (3 if self.cyrillic else 2):
+            return name
+        return "asis" if asis >= best + _CLEAR else ""
+
+    def choose(self, mode: str) -> str:
+        """The chunk's own vote first; else the message's mode unless that reading looks wrong."""
+        vote = self.vote()
+        if vote or mode not in self.readings:
+            return vote or "asis"
+        asis, converted = self.readings["asis"][1], self.readings[mode][1]
+        if self.cyrillic:
+            return mode if asis < 0 < converted else "asis"
+        if (asis >= _COMMON and asis >= converted) or converted < 0 < asis:
+            return "asis"
+        return mode
+
+
+def _message_mode(chunks: list[_Chunk], cyrillic: bool) -> str:
+    """A message is usually typed in one way throughout, so clear chunks decide for unclear ones."""
+    votes = Counter(c.vote() for c in chunks if c.cyrillic == cyrillic and len(c.readings) > 1)
+    top = max(votes[m] for m in ("layout", "translit", "en"))
+    for mode in ("layout", "translit", "en"):  # layout wins a tie: it is the more specific signal
+        if votes[mode] == top > votes["asis"]:
+            return mode
+    return ""
+
+
+def _prepare_synonyms(synonyms: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Fold keys and values and resolve chains (a→b, b→c) so one lookup is final."""
+    raw: dict[str, tuple[str, ...]] = {}
+    for key, value in synonyms.items():
+        keys = WORD.findall(fold(key))
+        if len(keys) == 1 and (words := tuple(WORD.findall(fold(value)))) != (keys[0],):
+            raw[keys[0]] = words
+
+    def expand(word: str, seen: frozenset[str]) -> tuple[str, ...]:
+        if word not in raw or word in seen:
+            return (word,)
+        return tuple(w for part in raw[word] for w in expand(part, seen | {word}))
+
+    return {key: expand(key, frozenset()) for key in raw}
+
+
+def _spelling_variants(word: str) -> list[str]:
+    """Translit writers drop soft signs and write "i" for й; offer those spellings too."""
+    variants = [word]
+    if word[-1:] in td.RU_CONSONANTS and word[-1] != "й":
+        variants.append(word + "ь")
+    softened = re.sub("([аеиоуыэюя])и", r"\1й", word)
+    if softened != word:
+        variants.append(softened)
+    return variants
+
+
+def _length_buckets(words: Iterable[str]) -> dict[tuple[bool, int], list[str]]:
+    """Candidates per (script, length): a typo rarely changes length by more than two."""
+    by_length: dict[tuple[bool, int], list[str]] = {}
+    for word in sorted(words):
+        if len(word) >= 2 and word.isalpha():
+            by_length.setdefault((_is_cyrillic(word[0]), len(word)), []).append(word)
+    buckets: dict[tuple[bool, int], list[str]] = {}
+    for (cyrillic, length), group in sorted(by_length.items()):
+        for target in range(length - 2, length + 3):
+            buckets.setdefault((cyrillic, target), []).extend(group)
+    return buckets
+
+
+class Normalizer:
+    """Turns a customer message into the words the index knows."""
+
+    def __init__(
+        self, vocabulary: Iterable[str] = (), synonyms: Mapping[str, str] | None = None
+    ) -> None:
+        self._synonym_source = dict(synonyms or {})
+        self._synonyms = _prepare_synonyms(self._synonym_source)
+        words: set[str] = set()
+        for item in vocabulary:
+            for word in WORD.findall(fold(item)):
+                words.update(self._synonyms.get(word, (word,)))
+        for replacement in self._synonyms.values():
+            words.update(replacement)
+        self.vocabulary: frozenset[str] = frozenset(words)
+        self._known = self.vocabulary | self._synonyms.keys()
+        self._known_stems = frozenset(stem(w) for w in self._known)
+        self._buckets = _length_buckets(self._known)
+        self._scores: dict[str, float] = {}
+        self._fixes: dict[str, str] = {}
+
+    def with_vocabulary(self, vocabulary: Iterable[str]) -> Normalizer:
+        return Normalizer(vocabulary, self._synonym_source)
+
+    def normalize(self, text: str) -> Normalized:
+        """Repeats the pass until stable so normalizing normalized text changes nothing."""
+        words, conversions = self._pass(fold(text.replace("№", " ")))  # NFKC turns № into "no"
+        for _ in range(_MAX_PASSES - 1):
+            again, more = self._pass(" ".join(words))
+            if again == words:
+                break
+            words, conversions = again, conversions + more
+        joined = " ".join(words)
+        return Normalized(
+            text=joined,
+            words=tuple(words),
+            stems=tuple(stem(w) for w in words),
+            language=detect_language(joined),
+            conversions=tuple(conversions),
+        )
+
+    def _pass(self, folded: str) -> tuple[list[str], list[tuple[str, str]]]:
+        chunks = [self._read(raw) for raw in folded.split()]
+        modes = {flag: _message_mode(chunks, flag) for flag in (False, True)}
+        words: list[str] = []
+        conversions: list[tuple[str, str]] = []
+        for chunk in chunks:
+            choice = chunk.choose(modes[chunk.cyrillic])
+            converted = chunk.readings[choice][0]
+            if choice != "asis":
+                conversions.append((chunk.raw, " ".join(converted)))
+            for word in converted:
+                fixed = self._correct(word)
+                if fixed != word:
+                    conversions.append((word, fixed))
+                replacement = self._synonyms.get(fixed, (fixed,))
+                if replacement != (fixed,):
+                    conversions.append((fixed, " ".join(replacement)))
+                words.extend(replacement)
+        return words, conversions
+
+    def _read(self, raw: str) -> _Chunk:
+        """Collects the plausible readings of one chunk; links, numbers and mixed scripts stay."""
+        chunk = _Chunk(raw, {"asis": self._reading(raw)})
+        letters = [ch for ch in raw if ch.isalpha()]
+        if not letters or any(ch.isdigit() for ch in raw) or _URL.search(raw):
+            return chunk
+        if all(map(_is_latin, letters)):
+            chunk.readings["translit"] = self._translit_reading(raw)
+            if _KEY_INSIDE_WORD.search(raw):
+                for name, (words, score) in list(chunk.readings.items()):
+                    chunk.readings[name] = words, score - 2.0
+            chunk.readings["layout"] = self._layout_reading(raw)
+        elif all(map(_is_cyrillic, letters)):
+            chunk.cyrillic = True
+            chunk.readings["en"] = self._reading(fold(layout_to_en(raw)))
+        return chunk
+
+    def _reading(self, text: str) -> _Reading:
+        words = tuple(WORD.findall(text))
+        return words, sum(map(self._word_score, words))
+
+    def _layout_reading(self, raw: str) -> _Reading:
+        """Trailing , . ' " may be punctuation or the letters б ю э; try both."""
+        trimmed = raw.rstrip(".,'\"")
+        variants = dict.fromkeys((trimmed, raw, trimmed.lstrip("'\"")))
+        readings = [self._reading(fold(layout_to_ru(v))) for v in variants if v]
+        return max(readings, key=lambda reading: reading[1], default=((), 0.0))
+
+    def _translit_reading(self, raw: str) -> _Reading:
+        spellings = [WORD.findall(_translit(raw, ia, e)) for ia in ("я", "ия") for e in ("е", "э")]
+        if any(len(s) != len(spellings[0]) for s in spellings):
+            return self._reading(" ".join(spellings[0]))
+        words = tuple(self._best_spelling(options) for options in zip(*spellings, strict=True))
+        return words, sum(map(self._word_score, words))
+
+    def _best_spelling(self, options: tuple[str, ...]) -> str:
+        candidates = dict.fromkeys(v for option in options for v in _spelling_variants(option))
+        best = max(candidates, key=self._word_score)
+        return best if self._word_score(best) >= _COMMON else options[0]
+
+    def _word_score(self, word: str) -> float:
+        score = self._scores.get(word)
+        if score is None:
+            if len(word) < 2 or not any(ch.isalpha() for ch in word):
+                score = 0.0 if word not in _FREQUENT else _COMMON
+            elif word in self._known:
+                score = _KNOWN
+            elif stem(word) in self._known_stems:
+                score = _STEM_KNOWN
+            else:
+                score = _COMMON if word in _FREQUENT else _plausibility(word)
+            if len(self._scores) > _CACHE_LIMIT:
+                self._scores.clear()
+            self._scores[word] = score
+        return score
+
+    def _correct(self, word: str) -> str:
+        """Fuzzy-matches unknown words against the vocabulary; known and common words stay."""
+        if len(word) < 4 or not word.isalpha() or word in self._known or word in _FREQUENT:
+            return word
+        fixed = self._fixes.get(word)
+        if fixed is None:
+            fixed = word
+            choices = self._buckets.get((_is_cyrillic(word[0]), len(word)))
+            if choices and stem(word) not in self._known_stems:
+                hit = process.extractOne(
+                    word, choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
+                )
+                fixed = hit[0] if hit else word
+            if len(self._fixes) > _CACHE_LIMIT:
+                self._fixes.clear()
+            self._fixes[word] = fixed
+        return fixed
