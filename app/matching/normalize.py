@@ -28,7 +28,9 @@ _KEY_INSIDE_WORD = re.compile(r"[a-z][;\[\]`{}:~][a-z]")
 _FREQUENT = td.RU_FREQUENT | td.EN_FREQUENT
 _KNOWN, _STEM_KNOWN, _COMMON = 5.0, 4.0, 3.0  # word scores; plausibility stays within [-2, 1]
 _CLEAR = 1.0  # a reading must beat another by this much to count as evidence
-_FUZZY_CUTOFF = 80.0
+_FUZZY_CUTOFF = 85.0  # fuzz.ratio; short words need 88 (one insertion or deletion)
+_FUZZY_SHORT_CUTOFF = 88.0
+_FUZZY_NEW_INITIAL = 92.0  # typos rarely hit the first letter; "побыстрее" is not "быстрее"
 _MAX_PASSES = 3
 _CACHE_LIMIT = 50_000
 
@@ -73,39 +75,7 @@ def detect_language(text: str) -> str | None:
 
 
 def translit_to_ru(word: str) -> str:
-    return _translit(fold(word))
-
-
-def _translit(word: str, ia: str = "я", initial_e: str = "е") -> str:
-    """Greedy left-to-right scan; ia/initial_e let callers try the other common spellings."""
-    out: list[str] = []
-    i = 0
-    while i < len(word):
-        prev = out[-1][-1] if out else ""
-        for seq, letter in td.TRANSLIT_SEQUENCES:
-            if word.startswith(seq, i):
-                if seq in td.Y_AFTER_CONSONANT and prev in td.RU_CONSONANTS:
-                    letter = td.Y_AFTER_CONSONANT[seq]
-                out.append(ia if seq == "ia" else letter)
-                i += len(seq)
-                break
-        else:
-            out.append(_translit_letter(word, i, prev, initial_e))
-            i += 1
-    return "".join(out)
-
-
-def _translit_letter(word: str, i: int, prev: str, initial_e: str) -> str:
-    ch = word[i]
-    if ch == "y":
-        return "й" if prev in td.RU_VOWELS else "ы"
-    if ch == "c":
-        return "ц" if word[i + 1 : i + 2] in ("e", "i", "y") else "к"
-    if ch == "e" and not prev.isalpha():
-        return initial_e
-    if ch == "'":
-        return "ь" if prev in td.RU_CONSONANTS else ch
-    return td.TRANSLIT_LETTERS.get(ch, ch)
+    return td.transliterate(fold(word))
 
 
 _STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.stemmer("english")}
@@ -156,13 +126,17 @@ class _Chunk:
 
     def choose(self, mode: str) -> str:
         """The chunk's own vote first; else the message's mode unless that reading looks wrong."""
-        vote = self.vote()
-        if vote or mode not in self.readings:
-            return vote or "asis"
-        asis, converted = self.readings["asis"][1], self.readings[mode][1]
+        vote, asis = self.vote(), self.readings["asis"][1]
+        if mode not in self.readings:
+            # Without a message-wide mode, "start" in English stays even if "старт" is known.
+            return vote if vote and (asis < 0 or self.cyrillic) else "asis"
+        converted = self.readings[mode][1]
+        if vote:
+            return mode if vote != "asis" and converted >= self.readings[vote][1] else vote
         if self.cyrillic:
             return mode if asis < 0 < converted else "asis"
-        if (asis >= _COMMON and asis >= converted) or converted < 0 < asis:
+        # A tie between two known words goes the message's way ("to" in translit is "то").
+        if (asis >= _COMMON and asis > converted) or converted < 0 < asis:
             return "asis"
         return mode
 
@@ -285,11 +259,12 @@ class Normalizer:
         if not letters or any(ch.isdigit() for ch in raw) or _URL.search(raw):
             return chunk
         if all(map(_is_latin, letters)):
+            chunk.readings["layout"] = self._layout_reading(raw)  # first: it wins ties
             chunk.readings["translit"] = self._translit_reading(raw)
             if _KEY_INSIDE_WORD.search(raw):
                 for name, (words, score) in list(chunk.readings.items()):
-                    chunk.readings[name] = words, score - 2.0
-            chunk.readings["layout"] = self._layout_reading(raw)
+                    if name != "layout":
+                        chunk.readings[name] = words, score - 2.0
         elif all(map(_is_cyrillic, letters)):
             chunk.cyrillic = True
             chunk.readings["en"] = self._reading(fold(layout_to_en(raw)))
@@ -297,7 +272,12 @@ class Normalizer:
 
     def _reading(self, text: str) -> _Reading:
         words = tuple(WORD.findall(text))
-        return words, sum(map(self._word_score, words))
+        return words, self._score(words)
+
+    def _score(self, words: tuple[str, ...]) -> float:
+        """Letter-weighted mean, so splitting a chunk into stray one-letter words earns nothing."""
+        letters = sum(map(len, words))
+        return sum(self._word_score(w) * len(w) for w in words) / letters if letters else 0.0
 
     def _layout_reading(self, raw: str) -> _Reading:
         """Trailing , . ' " may be punctuation or the letters б ю э; try both."""
@@ -307,11 +287,13 @@ class Normalizer:
         return max(readings, key=lambda reading: reading[1], default=((), 0.0))
 
     def _translit_reading(self, raw: str) -> _Reading:
-        spellings = [WORD.findall(_translit(raw, ia, e)) for ia in ("я", "ия") for e in ("е", "э")]
+        spellings = [
+            WORD.findall(td.transliterate(raw, ia, e)) for ia in ("я", "ия") for e in ("е", "э")
+        ]
         if any(len(s) != len(spellings[0]) for s in spellings):
             return self._reading(" ".join(spellings[0]))
         words = tuple(self._best_spelling(options) for options in zip(*spellings, strict=True))
-        return words, sum(map(self._word_score, words))
+        return words, self._score(words)
 
     def _best_spelling(self, options: tuple[str, ...]) -> str:
         candidates = dict.fromkeys(v for option in options for v in _spelling_variants(option))
@@ -343,10 +325,10 @@ class Normalizer:
             fixed = word
             choices = self._buckets.get((_is_cyrillic(word[0]), len(word)))
             if choices and stem(word) not in self._known_stems:
-                hit = process.extractOne(
-                    word, choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
-                )
-                fixed = hit[0] if hit else word
+                cutoff = _FUZZY_SHORT_CUTOFF if len(word) <= 5 else _FUZZY_CUTOFF
+                hit = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+                if hit and (hit[0][0] == word[0] or hit[1] >= _FUZZY_NEW_INITIAL):
+                    fixed = hit[0]
             if len(self._fixes) > _CACHE_LIMIT:
                 self._fixes.clear()
             self._fixes[word] = fixed

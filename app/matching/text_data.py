@@ -1,4 +1,4 @@
-"""Static tables for text normalization: keyboard layouts, transliteration and word lists.
+"""Static tables for text normalization: layouts, translit rules, word lists, bigram models.
 
 The word lists are deliberately small (a few hundred folded word forms per language plus
 support-desk vocabulary). They serve two purposes: recognising a reading of a chunk as a real
@@ -157,9 +157,40 @@ def _words(block: str) -> frozenset[str]:
 RU_FREQUENT: frozenset[str] = _words(_RU_WORDS)
 EN_FREQUENT: frozenset[str] = _words(_EN_WORDS)
 
-# "y" + vowel after a consonant is an ending ("novye" = новые) or a soft sign ("statya" = статья),
-# not the start of a iotated vowel.
-Y_AFTER_CONSONANT: dict[str, str] = {"ye": "ые", "ya": "ья", "yu": "ью", "yo": "ье"}
+# "ye" after a consonant is usually the adjective ending ("novye" = новые), not "е".
+Y_AFTER_CONSONANT: dict[str, str] = {"ye": "ые"}
+
+
+def transliterate(word: str, ia: str = "я", initial_e: str = "е") -> str:
+    """Greedy left-to-right scan; ia/initial_e let callers try the other common spellings."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        prev = out[-1][-1] if out else ""
+        for seq, letter in TRANSLIT_SEQUENCES:
+            if word.startswith(seq, i):
+                if seq in Y_AFTER_CONSONANT and prev in RU_CONSONANTS:
+                    letter = Y_AFTER_CONSONANT[seq]
+                out.append(ia if seq == "ia" else letter)
+                i += len(seq)
+                break
+        else:
+            out.append(_letter(word, i, prev, initial_e))
+            i += 1
+    return "".join(out)
+
+
+def _letter(word: str, i: int, prev: str, initial_e: str) -> str:
+    ch = word[i]
+    if ch == "y":
+        return "й" if prev in RU_VOWELS else "ы"
+    if ch == "c":
+        return "ц" if word[i + 1 : i + 2] in ("e", "i", "y") else "к"
+    if ch == "e" and not prev.isalpha():
+        return initial_e
+    if ch == "'":
+        return "ь" if prev in RU_CONSONANTS else ch
+    return TRANSLIT_LETTERS.get(ch, ch)
 
 
 class BigramModel:

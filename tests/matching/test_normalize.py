@@ -109,7 +109,10 @@ def test_wrong_layout_english(empty: Normalizer) -> None:
 def test_translit_with_and_without_vocabulary(empty: Normalizer, kb: Normalizer) -> None:
     small = Normalizer(["как", "оплатить", "интернет"])
     assert words(small, "kak oplatit internet") == ("как", "оплатить", "интернет")
-    assert words(kb, "kak oplatit internet") == ("как", "оплатить", "internet")  # both known
+    # Both spellings are known: the message is translit, so the Russian one wins.
+    assert words(kb, "kak oplatit internet") == ("как", "оплатить", "интернет")
+    assert words(kb, "internet ne rabotaet") == ("интернет", "не", "работает")
+    assert words(kb, "internet is slow") == ("internet", "is", "slow")
     assert words(empty, "zabyl parol") == ("забыл", "пароль")
     assert words(empty, "kak oplatit")[0] == "как"
     assert words(kb, "tarif") == ("тариф",)
@@ -124,6 +127,13 @@ def test_ordinary_text_is_not_converted(empty: Normalizer, kb: Normalizer) -> No
         russian = normalizer.normalize("Как оплатить заказ картой? Спасибо")
         assert russian.words == ("как", "оплатить", "заказ", "картой", "спасибо")
         assert russian.conversions == ()
+
+
+def test_english_words_stay_even_when_their_translit_is_known() -> None:
+    normalizer = Normalizer(["старт", "роутер", "сброс"])
+    result = normalizer.normalize("I want to start from scratch")
+    assert result.words == ("i", "want", "to", "start", "from", "scratch")
+    assert words(normalizer, "start") == ("старт",)  # a lone word has no English context
 
 
 def test_brands_and_tech_words_stay_english(empty: Normalizer) -> None:
@@ -153,6 +163,9 @@ def test_typos_are_corrected_against_the_vocabulary(kb: Normalizer, empty: Norma
     assert words(kb, "internt pasword") == ("internet", "password")
     assert words(kb, "пароль") == ("пароль",)
     assert words(empty, "лчного") == ("лчного",)
+    # Real words that merely resemble a vocabulary word are left alone.
+    other = Normalizer(["минут", "задайте", "быстрее"])
+    assert words(other, "минус дайте побыстрее") == ("минус", "дайте", "побыстрее")
 
 
 def test_synonyms_expand_and_are_recorded(kb: Normalizer) -> None:
