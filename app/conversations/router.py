@@ -1,0 +1,85 @@
+"""The customer-facing chat API."""
+
+from fastapi import APIRouter, Query, Request
+
+from app.conversations import service
+from app.conversations.policy import Thresholds
+from app.conversations.schemas import (
+    ArticleRef,
+    ChatRequest,
+    ChatResponse,
+    FeedbackIn,
+    MessageList,
+    MessageOut,
+    Suggestion,
+)
+from app.dependencies import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+
+
+@router.post("/chat", response_model=ChatResponse, response_model_exclude_unset=True)
+def chat(
+    chat_in: ChatRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    debug: bool = Query(default=False, description="include the decision's explanation"),
+) -> ChatResponse:
+    state = request.app.state
+    conversation, message, decision = service.handle_message(
+        session=session,
+        index=state.kb_index.current(),
+        intents=state.intents,
+        thresholds=Thresholds(answer=settings.answer_threshold, handoff=settings.handoff_threshold),
+        default_language=settings.default_language,
+        chat_in=chat_in,
+    )
+    if decision is None:  # a person has the conversation; the bot stays silent
+        return ChatResponse(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            status="handoff",
+            reply="",
+            article=None,
+            confidence=0.0,
+            suggestions=[],
+        )
+    response = ChatResponse(
+        conversation_id=conversation.id,
+        message_id=message.id,
+        status=decision.status,  # type: ignore[arg-type]
+        reply=decision.reply,
+        article=ArticleRef(id=decision.article.id, title=decision.article.title)
+        if decision.article and decision.status == "answered"
+        else None,
+        confidence=round(decision.confidence, 4),
+        suggestions=[
+            Suggestion(id=s.article_id, title=s.title, score=s.score) for s in decision.suggestions
+        ],
+    )
+    if debug:  # only when asked, so the contract's plain shape stays plain
+        response.debug = message.details
+    return response
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=MessageList)
+def list_messages(
+    conversation_id: str, session: SessionDep, after: int = Query(default=0, ge=0)
+) -> MessageList:
+    conversation, rows = service.list_messages(
+        session=session, conversation_id=conversation_id, after=after
+    )
+    return MessageList(
+        conversation_id=conversation.id,
+        status=conversation.status,
+        items=[MessageOut.model_validate(r) for r in rows],
+    )
+
+
+@router.post("/messages/{message_id}/feedback", status_code=201)
+def give_feedback(message_id: int, body: FeedbackIn, session: SessionDep) -> dict[str, int]:
+    feedback = service.add_feedback(
+        session=session, message_id=message_id, value=body.value, comment=body.comment
+    )
+    return {"id": feedback.id, "message_id": feedback.message_id, "value": feedback.value}

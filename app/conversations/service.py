@@ -1,0 +1,198 @@
+"""Storing conversations and running each customer message through the policy."""
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.conversations.models import Conversation, Feedback, Message
+from app.conversations.policy import Decision, Thresholds, decide
+from app.conversations.schemas import ChatRequest
+from app.errors import Conflict, NotFound
+from app.matching.index import SearchIndex
+from app.matching.intents import IntentMatcher
+
+log = logging.getLogger("answerdesk.outcomes")
+
+
+class ConversationNotFound(NotFound):
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(
+            f"Conversation {conversation_id!r} does not exist.", conversation_id=conversation_id
+        )
+
+
+class MessageNotFound(NotFound):
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"Message {message_id} does not exist.", message_id=message_id)
+
+
+def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(conversation_id)
+    return conversation
+
+
+def open_conversation(*, session: Session, chat_in: ChatRequest) -> Conversation:
+    if chat_in.conversation_id is None:
+        conversation = Conversation(
+            id=uuid.uuid4().hex,
+            channel=chat_in.channel,
+            user_id=chat_in.user.id,
+            user_name=chat_in.user.name,
+            language=chat_in.language,
+            meta=chat_in.metadata or {},
+        )
+        session.add(conversation)
+        session.flush()
+        return conversation
+    conversation = get_conversation(session=session, conversation_id=chat_in.conversation_id)
+    if conversation.user_id != chat_in.user.id or conversation.channel != chat_in.channel:
+        raise Conflict("This conversation belongs to another customer or channel.")
+    if chat_in.metadata:
+        conversation.meta = {**(conversation.meta or {}), **chat_in.metadata}
+    return conversation
+
+
+def add_message(
+    *, session: Session, conversation: Conversation, role: str, text: str, **fields: Any
+) -> Message:
+    message = Message(conversation_id=conversation.id, role=role, text=text, **fields)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def explain(decision: Decision) -> dict[str, Any]:
+    """What the decision rested on; stored with the reply and shown as `debug` on request."""
+    kb = decision.match
+    details: dict[str, Any] = {"reason": decision.reason, "intent": decision.intent}
+    if kb is not None:
+        details.update(
+            normalized=kb.normalized,
+            detected_language=kb.language,
+            conversions=[list(pair) for pair in kb.conversions],
+            features=kb.features,
+            candidates=[
+                {
+                    "id": c.article_id,
+                    "title": c.title,
+                    "score": c.score,
+                    "phrasing": c.phrasing,
+                    "terms": list(c.terms),
+                }
+                for c in kb.candidates
+            ],
+        )
+    if decision.intent_match is not None and decision.intent_match.top is not None:
+        details["intent_candidate"] = {
+            "intent": decision.intent_match.top.article_id.split(":", 1)[0],
+            "confidence": decision.intent_match.confidence,
+        }
+    return details
+
+
+def handle_message(
+    *,
+    session: Session,
+    index: SearchIndex,
+    intents: IntentMatcher,
+    thresholds: Thresholds,
+    default_language: str,
+    chat_in: ChatRequest,
+) -> tuple[Conversation, Message, Decision | None]:
+    """Stores the customer's message and the bot's reply; returns the reply and its decision.
+
+    While a person has the conversation the bot stays silent: the decision is None.
+    """
+    conversation = open_conversation(session=session, chat_in=chat_in)
+    customer = add_message(
+        session=session,
+        conversation=conversation,
+        role="customer",
+        text=chat_in.text,
+        language=chat_in.language,
+    )
+    if conversation.status == "handoff":
+        return conversation, customer, None
+    decision = decide(
+        index=index,
+        intents=intents,
+        text=chat_in.text,
+        thresholds=thresholds,
+        language=chat_in.language or conversation.language,
+        default_language=default_language,
+        pending_choices=list(conversation.pending_choices or []),
+        choice=chat_in.choice,
+    )
+    reply = add_message(
+        session=session,
+        conversation=conversation,
+        role="bot",
+        text=decision.reply,
+        status=decision.status,
+        article_id=decision.article.id if decision.article else None,
+        intent=decision.intent,
+        reason=decision.reason,
+        confidence=decision.confidence,
+        language=decision.language,
+        details=explain(decision),
+    )
+    customer.language = decision.language
+    _apply(conversation, decision)
+    _log_outcome(conversation, decision)
+    return conversation, reply, decision
+
+
+def _apply(conversation: Conversation, decision: Decision) -> None:
+    conversation.language = conversation.language or decision.language
+    conversation.pending_choices = (
+        [s.article_id for s in decision.suggestions] if decision.status == "clarify" else []
+    )
+    if decision.status == "handoff":
+        conversation.status = "handoff"
+        conversation.handoff_reason = decision.reason
+
+
+def _log_outcome(conversation: Conversation, decision: Decision) -> None:
+    log.info(
+        json.dumps(
+            {
+                "event": "outcome",
+                "conversation": conversation.id,
+                "channel": conversation.channel,
+                "outcome": decision.status,
+                "reason": decision.reason,
+                "article": decision.article.id if decision.article else None,
+                "confidence": round(decision.confidence, 4),
+            }
+        )
+    )
+
+
+def list_messages(
+    *, session: Session, conversation_id: str, after: int = 0
+) -> tuple[Conversation, list[Message]]:
+    conversation = get_conversation(session=session, conversation_id=conversation_id)
+    rows = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after)
+        .order_by(Message.id)
+    )
+    return conversation, list(rows)
+
+
+def add_feedback(*, session: Session, message_id: int, value: int, comment: str | None) -> Feedback:
+    message = session.get(Message, message_id)
+    if message is None or message.role != "bot":
+        raise MessageNotFound(message_id)
+    feedback = Feedback(
+        message_id=message.id, conversation_id=message.conversation_id, value=value, comment=comment
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback

@@ -1,0 +1,102 @@
+"""create_app(): routers, error handlers, and the start-up that loads the knowledge base."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.auth.router import router as auth_router
+from app.conversations.router import router as chat_router
+from app.db import make_engine, make_session_factory
+from app.errors import install_error_handlers, problem
+from app.kb.loader import load_kb_dir
+from app.kb.models import KnowledgeBaseState
+from app.kb.reindex import IndexHolder, starter_synonyms
+from app.kb.router import router as kb_router
+from app.kb.service import bump_version, replace_synonyms
+from app.matching.intents import IntentMatcher
+from app.migrate import upgrade_database
+from app.settings import Settings, get_settings
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
+
+
+def _seed(session_factory, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    with session_factory() as session:
+        first_start = session.get(KnowledgeBaseState, 1) is None
+        if first_start:
+            bump_version(session=session)
+            replace_synonyms(session=session, synonyms=starter_synonyms())
+        load_kb_dir(session=session, kb_dir=settings.kb_dir)
+        session.commit()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    _seed(app.state.session_factory, settings)
+    app.state.kb_index = IndexHolder(
+        app.state.session_factory, poll_seconds=settings.kb_poll_seconds
+    )
+    app.state.intents = IntentMatcher.from_directory(settings.intents_dir)
+    yield
+    engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app = FastAPI(
+        title="Answerdesk",
+        version="0.1.0",
+        description="Knowledge-base support bot with human handoff.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if (
+            length
+            and length.isdigit()
+            and int(length) > MAX_BODY_BYTES
+            and not request.url.path.endswith("/import")
+        ):
+            return problem(
+                413, "Payload too large", f"The body exceeds {MAX_BODY_BYTES} bytes.", "too-large"
+            )
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> JSONResponse:
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # the database is away: not ready, say why
+            return problem(
+                503, "Not ready", f"Database unreachable: {type(exc).__name__}", "not-ready"
+            )
+        index = request.app.state.kb_index.index
+        return JSONResponse(
+            {"status": "ready", "kb_version": index.version, "articles": len(index)}
+        )
+
+    app.include_router(chat_router)
+    app.include_router(kb_router)
+    app.include_router(auth_router)
+    return app
+
+
+app = create_app()

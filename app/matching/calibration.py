@@ -1,0 +1,183 @@
+"""Turning ranking scores into a confidence: the probability that the top article is right.
+
+A raw cosine means different things in different knowledge bases, so each index learns its own
+mapping from held-out phrasings. A phrasing left out of the index plays a customer whose
+question the KB covers. For questions it does not cover, the articles are split into groups;
+each group in turn is removed whole (from retrieval and from a classifier trained without it)
+and its phrasings are asked again: whatever the index then answers is, by construction, wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+if TYPE_CHECKING:
+    from app.matching.classifier import PhrasingClassifier
+    from app.matching.index import Ranking, SearchIndex
+    from app.matching.normalize import Normalized
+
+FEATURES = ("top", "margin", "retrieval", "classifier", "fuzzy", "known_words", "length")
+MIN_SAMPLES = 30
+GROUPS = 3
+# How much a simulated out-of-scope question counts against a held-out in-scope one.
+OUT_OF_SCOPE_WEIGHT = 0.5
+
+
+def ranking_features(ranking: Ranking, normalized: Normalized, known_share: float) -> np.ndarray:
+    scores = ranking.scores
+    if not len(scores):
+        return np.array([0, 0, 0, 0, 0, known_share, math.log1p(len(normalized.words))], float)
+    second = float(scores[1]) if len(scores) > 1 else 0.0
+    return np.array(
+        [
+            float(scores[0]),
+            float(scores[0]) - max(second, 0.0),
+            float(ranking.retrieval[0]),
+            float(ranking.classifier[0]),
+            float(ranking.fuzzy[0]),
+            known_share,
+            math.log1p(len(normalized.words)),
+        ],
+        dtype=np.float64,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Calibrator:
+    weights: tuple[float, ...]
+    bias: float
+    samples: int = 0
+
+    @classmethod
+    def default(cls) -> Calibrator:
+        # For a knowledge base too small to hold anything out: leans on the top score and margin.
+        return cls(weights=(7.0, 5.0, 2.0, 0.0, 1.0, 1.5, 0.0), bias=-5.5)
+
+    def confidence(self, features: np.ndarray) -> float:
+        z = float(np.dot(self.weights, features)) + self.bias
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
+def _held_out_rows(index: SearchIndex, limit: int, rng: np.random.Generator) -> list[int]:
+    """Rows whose article keeps something to match on when they are left out."""
+    counts = np.bincount(index.row_article, minlength=len(index.docs))
+    has_body = np.asarray(index.bodies.getnnz(axis=1) > 0)
+    eligible = [
+        row
+        for row, article in enumerate(index.row_article)
+        if counts[article] >= 2 or has_body[article]
+    ]
+    rng.shuffle(eligible)
+    taken: list[int] = []
+    per_article = np.zeros(len(index.docs), dtype=np.int32)
+    for row in eligible:
+        article = index.row_article[row]
+        if counts[article] >= 2 and per_article[article] >= counts[article] // 2:
+            continue
+        per_article[article] += 1
+        taken.append(row)
+        if len(taken) >= limit:
+            break
+    return taken
+
+
+class _Sampler:
+    """Collects (features, label, weight) triples from queries against a masked index."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self.rows: list[np.ndarray] = []
+        self.labels: list[int] = []
+        self.weights: list[float] = []
+        self.article_counts = Counter(word for words in _article_words(index) for word in words)
+
+    def add(
+        self,
+        row: int,
+        classifier: PhrasingClassifier | None,
+        masked_rows: Sequence[int],
+        masked_articles: Sequence[int],
+        weight: float,
+    ) -> None:
+        index = self.index
+        article = int(index.row_article[row])
+        normalized = index.phrasing_norms[row]
+        ranking = index.rank(
+            normalized,
+            index.phrasings[row],
+            classifier=classifier,
+            masked_rows=masked_rows,
+            masked_articles=masked_articles,
+        )
+        hidden = set(masked_articles)
+        own = _article_words(index, [article])[0] if hidden else frozenset()
+        words = normalized.words
+        # A word counts as known if some article other than the hidden ones still has it.
+        known = sum(1 for w in words if self.article_counts[w] > (w in own)) / max(len(words), 1)
+        correct = not hidden and int(ranking.article_rows[0]) == article
+        self.rows.append(ranking_features(ranking, normalized, known))
+        self.labels.append(int(correct))
+        self.weights.append(weight)
+
+
+def _article_words(
+    index: SearchIndex, articles: Sequence[int] | None = None
+) -> list[frozenset[str]]:
+    wanted = range(len(index.docs)) if articles is None else articles
+    words: list[set[str]] = [set() for _ in wanted]
+    position = {a: i for i, a in enumerate(wanted)}
+    for row, article in enumerate(index.row_article):
+        if int(article) in position:
+            words[position[int(article)]].update(index.phrasing_norms[row].words)
+    for a, i in position.items():
+        words[i].update(index.body_words(a))
+    return [frozenset(w) for w in words]
+
+
+def fit_calibrator(index: SearchIndex) -> Calibrator:
+    from app.matching.classifier import PhrasingClassifier
+
+    rng = np.random.default_rng(7)
+    held = _held_out_rows(index, index.config.max_calibration_queries, rng)
+    if len(held) < MIN_SAMPLES or len(index.docs) < GROUPS + 1:
+        return Calibrator.default()
+    sampler = _Sampler(index)
+    all_rows = np.arange(index.phrasings.shape[0])
+    fold = None
+    if index.classifier is not None:
+        keep = np.setdiff1d(all_rows, held)
+        fold = PhrasingClassifier.fit(
+            index.phrasings[keep], index.row_article[keep], len(index.docs)
+        )
+    for row in held:
+        sampler.add(row, fold, [row], (), 1.0)
+    group_of = rng.permutation(len(index.docs)) % GROUPS
+    for group in range(GROUPS):
+        hidden_articles = np.flatnonzero(group_of == group)
+        hidden_rows = np.flatnonzero(np.isin(index.row_article, hidden_articles))
+        classifier = None
+        if index.classifier is not None:
+            keep = np.setdiff1d(all_rows, hidden_rows)
+            classifier = PhrasingClassifier.fit(
+                index.phrasings[keep], index.row_article[keep], len(index.docs)
+            )
+        for row in held:
+            if group_of[index.row_article[row]] == group:
+                sampler.add(row, classifier, hidden_rows, hidden_articles, OUT_OF_SCOPE_WEIGHT)
+    labels = np.asarray(sampler.labels)
+    if labels.min() == labels.max():
+        return Calibrator.default()
+    model = LogisticRegression(C=1.0, max_iter=1000)
+    model.fit(np.vstack(sampler.rows), labels, sample_weight=np.asarray(sampler.weights))
+    return Calibrator(
+        weights=tuple(float(w) for w in model.coef_[0]),
+        bias=float(model.intercept_[0]),
+        samples=len(held),
+    )

@@ -1,0 +1,37 @@
+"""From a customer message to ranked candidates with a calibrated confidence."""
+
+from app.matching.calibration import ranking_features
+from app.matching.index import SearchIndex
+from app.matching.types import Match
+
+
+def match(index: SearchIndex, text: str, *, language: str | None = None, top: int = 3) -> Match:
+    """Matches one message; `language` is the customer's if known, else it is detected."""
+    normalized = index.normalizer.normalize(text)
+    detected = normalized.language or language
+    preferred = language or detected
+    if not len(index) or not normalized.words:
+        return Match(
+            candidates=(),
+            confidence=0.0,
+            language=detected,
+            normalized=normalized.text,
+            conversions=normalized.conversions,
+        )
+    ranking = index.rank(normalized, index.vectorize(normalized), language=preferred)
+    features = ranking_features(ranking, normalized, index.known_share(normalized))
+    confidence = index.calibrator.confidence(features) if ranking.scores[0] > 0 else 0.0
+    return Match(
+        candidates=index.candidates(ranking, normalized, top),
+        confidence=round(confidence, 4),
+        language=detected,
+        normalized=normalized.text,
+        conversions=normalized.conversions,
+        features=dict(
+            zip(
+                ("top", "margin", "retrieval", "classifier", "fuzzy", "known_words", "length"),
+                (round(float(f), 4) for f in features),
+                strict=True,
+            )
+        ),
+    )

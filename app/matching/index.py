@@ -1,0 +1,286 @@
+"""The immutable search index built from a snapshot of published articles.
+
+Like a fitted scikit-learn estimator, an index is built once and only read afterwards; a
+knowledge-base change builds a new one that replaces the old reference whole.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from rapidfuzz import fuzz
+
+from app.matching.calibration import Calibrator, fit_calibrator
+from app.matching.classifier import PhrasingClassifier
+from app.matching.features import FeatureSpace
+from app.matching.normalize import Normalized, Normalizer, fold
+from app.matching.types import ArticleDoc, Candidate
+
+WORD = re.compile(r"[^\W_]+")
+BODY_CHARS = 3000  # the opening of a long body says what it is about; the rest adds noise
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    body_weight: float = 0.75
+    char_weight: float = 1.0
+    classifier: str = "auto"  # auto, always or never
+    classifier_weight: float = 0.6
+    fuzzy_weight: float = 0.1
+    other_language_factor: float = 0.85
+    shortlist: int = 8
+    max_calibration_queries: int = 1500
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Scores for one query: the short list, best first, and what the calibrator reads."""
+
+    article_rows: np.ndarray  # article positions, best first
+    scores: np.ndarray  # final scores, aligned with article_rows
+    retrieval: np.ndarray  # retrieval similarity of each short-listed article
+    classifier: np.ndarray  # classifier probability of each (zeros without a classifier)
+    fuzzy: np.ndarray
+    best_rows: np.ndarray  # the phrasing row that matched best, per short-listed article
+
+
+def _vocabulary(docs: Sequence[ArticleDoc], synonyms: Mapping[str, str]) -> set[str]:
+    words: set[str] = set()
+    for doc in docs:
+        for text in (doc.title, *doc.questions, doc.body[:BODY_CHARS]):
+            words.update(WORD.findall(fold(text)))
+    for replacement in synonyms.values():
+        words.update(WORD.findall(fold(replacement)))
+    return words
+
+
+class SearchIndex:
+    def __init__(
+        self,
+        *,
+        version: int,
+        docs: tuple[ArticleDoc, ...],
+        normalizer: Normalizer,
+        config: IndexConfig,
+        space: FeatureSpace | None,
+        phrasings: sp.csr_matrix,
+        phrasing_norms: tuple[Normalized, ...],
+        row_article: np.ndarray,
+        bodies: sp.csr_matrix,
+        classifier: PhrasingClassifier | None,
+        body_words: tuple[tuple[str, ...], ...] = (),
+    ) -> None:
+        self.version = version
+        self.docs = docs
+        self.normalizer = normalizer
+        self.config = config
+        self.space = space
+        self.phrasings = phrasings
+        # Features x rows: a query's few non-zero features then select a few rows to add up,
+        # an order of magnitude faster than multiplying every phrasing by the query.
+        self._phrasings_by_feature = phrasings.T.tocsr()
+        self._bodies_by_feature = bodies.T.tocsr()
+        self.phrasing_norms = phrasing_norms
+        self.phrasing_texts = tuple(n.text for n in phrasing_norms)
+        self.phrasing_words = tuple(frozenset(n.words) for n in phrasing_norms)
+        self.row_article = row_article
+        self.row_starts = np.flatnonzero(np.r_[True, row_article[1:] != row_article[:-1]])
+        self.bodies = bodies
+        self.classifier = classifier
+        self._body_words = body_words
+        self.word_counts = _word_counts(phrasing_norms, body_words)
+        self.languages = sorted({doc.language for doc in docs})
+        self._language_factor = {
+            lang: np.array(
+                [1.0 if d.language == lang else config.other_language_factor for d in docs],
+                dtype=np.float32,
+            )
+            for lang in self.languages
+        }
+        self.calibrator: Calibrator = Calibrator.default()
+
+    @classmethod
+    def build(
+        cls,
+        docs: Sequence[ArticleDoc],
+        *,
+        synonyms: Mapping[str, str] | None = None,
+        version: int = 0,
+        config: IndexConfig | None = None,
+        calibrate: bool = True,
+    ) -> "SearchIndex":
+        config = config or IndexConfig()
+        synonyms = dict(synonyms or {})
+        docs = tuple(docs)
+        normalizer = Normalizer(_vocabulary(docs, synonyms), synonyms)
+        rows: list[Normalized] = []
+        row_article: list[int] = []
+        for position, doc in enumerate(docs):
+            for text in dict.fromkeys((doc.title, *doc.questions)):
+                rows.append(normalizer.normalize(text))
+                row_article.append(position)
+        bodies = [normalizer.normalize(doc.body[:BODY_CHARS]) for doc in docs]
+        if not docs:
+            return cls._empty(version, normalizer, config)
+        space = FeatureSpace.fit(rows + bodies, char_weight=config.char_weight)
+        phrasing_matrix = space.transform(rows)
+        body_matrix = space.transform(bodies)
+        labels = np.asarray(row_article, dtype=np.int32)
+        classifier = None
+        if _wants_classifier(config, len(docs), len(rows)):
+            classifier = PhrasingClassifier.fit(phrasing_matrix, labels, len(docs))
+        index = cls(
+            version=version,
+            docs=docs,
+            normalizer=normalizer,
+            config=config,
+            space=space,
+            phrasings=phrasing_matrix,
+            phrasing_norms=tuple(rows),
+            row_article=labels,
+            bodies=body_matrix,
+            classifier=classifier,
+            body_words=tuple(b.words for b in bodies),
+        )
+        if calibrate:
+            index.calibrator = fit_calibrator(index)
+        return index
+
+    @classmethod
+    def _empty(cls, version: int, normalizer: Normalizer, config: IndexConfig) -> "SearchIndex":
+        return cls(
+            version=version,
+            docs=(),
+            normalizer=normalizer,
+            config=config,
+            space=None,
+            phrasings=sp.csr_matrix((0, 0), dtype=np.float32),
+            phrasing_norms=(),
+            row_article=np.zeros(0, dtype=np.int32),
+            bodies=sp.csr_matrix((0, 0), dtype=np.float32),
+            classifier=None,
+        )
+
+    def body_words(self, article: int) -> tuple[str, ...]:
+        return self._body_words[article] if self._body_words else ()
+
+    def known_share(self, normalized: Normalized) -> float:
+        """How much of the message the knowledge base has words for; low means off-topic."""
+        words = normalized.words
+        return sum(1 for w in words if w in self.word_counts) / len(words) if words else 0.0
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def vectorize(self, normalized: Normalized) -> sp.csr_matrix:
+        assert self.space is not None
+        return self.space.transform([normalized])
+
+    def rank(
+        self,
+        normalized: Normalized,
+        vector: sp.csr_matrix,
+        *,
+        language: str | None = None,
+        classifier: PhrasingClassifier | None = None,
+        masked_rows: Sequence[int] = (),
+        masked_articles: Sequence[int] = (),
+    ) -> Ranking:
+        """Scores every article for one query. Masks let calibration leave phrasings out."""
+        config = self.config
+        phrasing_sims = (vector @ self._phrasings_by_feature).toarray().ravel()
+        if len(masked_rows):
+            phrasing_sims[np.asarray(masked_rows)] = 0.0
+        best_phrasing = np.maximum.reduceat(phrasing_sims, self.row_starts)
+        body_sims = (vector @ self._bodies_by_feature).toarray().ravel() * config.body_weight
+        retrieval = np.maximum(best_phrasing, body_sims)
+        classifier = classifier if classifier is not None else self.classifier
+        if classifier is not None:
+            probabilities = classifier.probabilities(vector)
+            combined = (
+                config.classifier_weight * probabilities
+                + (1 - config.classifier_weight) * retrieval
+            )
+        else:
+            probabilities = np.zeros_like(retrieval)
+            combined = retrieval.copy()
+        if language in self._language_factor and len(self.languages) > 1:
+            combined = combined * self._language_factor[language]
+        if len(masked_articles):
+            combined[np.asarray(masked_articles)] = -1.0
+        size = min(config.shortlist, len(combined))
+        shortlist = np.argpartition(-combined, size - 1)[:size]
+        best_rows = np.array([self._best_row(a, phrasing_sims) for a in shortlist], dtype=np.int64)
+        fuzzy = np.array(
+            [
+                fuzz.token_set_ratio(normalized.text, self.phrasing_texts[r]) / 100.0
+                for r in best_rows
+            ],
+            dtype=np.float32,
+        )
+        final = (1 - config.fuzzy_weight) * combined[shortlist] + config.fuzzy_weight * fuzzy
+        final[combined[shortlist] < 0] = -1.0
+        order = np.argsort(-final, kind="stable")
+        return Ranking(
+            article_rows=shortlist[order],
+            scores=final[order],
+            retrieval=retrieval[shortlist][order],
+            classifier=probabilities[shortlist][order],
+            fuzzy=fuzzy[order],
+            best_rows=best_rows[order],
+        )
+
+    def _best_row(self, article: int, phrasing_sims: np.ndarray) -> int:
+        start = self.row_starts[article]
+        end = (
+            self.row_starts[article + 1]
+            if article + 1 < len(self.row_starts)
+            else len(phrasing_sims)
+        )
+        return int(start + np.argmax(phrasing_sims[start:end]))
+
+    def candidates(
+        self, ranking: Ranking, normalized: Normalized, top: int
+    ) -> tuple[Candidate, ...]:
+        query_words = set(normalized.words)
+        result = []
+        for article, score, row in zip(
+            ranking.article_rows[:top], ranking.scores[:top], ranking.best_rows[:top], strict=False
+        ):
+            if score <= 0:
+                continue
+            doc = self.docs[int(article)]
+            terms = tuple(sorted(query_words & self.phrasing_words[int(row)]))
+            result.append(
+                Candidate(
+                    article_id=doc.id,
+                    title=doc.title,
+                    language=doc.language,
+                    score=round(float(min(max(score, 0.0), 1.0)), 4),
+                    phrasing=self.phrasing_texts[int(row)],
+                    terms=terms,
+                )
+            )
+        return tuple(result)
+
+
+def _word_counts(
+    phrasings: Sequence[Normalized], bodies: Sequence[Sequence[str]]
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for words in (*(p.words for p in phrasings), *bodies):
+        for word in set(words):
+            counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _wants_classifier(config: IndexConfig, articles: int, rows: int) -> bool:
+    if config.classifier == "never" or articles < 2:
+        return False
+    if config.classifier == "always":
+        return True
+    # A classifier learns from phrasings; with a title alone per article it only overfits,
+    # and past a few thousand articles its weights no longer fit in memory.
+    return rows >= 3 * articles and articles <= 3000

@@ -1,0 +1,72 @@
+"""Small talk and handoff intents, matched with the same engine as the knowledge base."""
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from app.matching.engine import match
+from app.matching.index import IndexConfig, SearchIndex
+from app.matching.types import ArticleDoc, Match
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    name: str
+    kind: str  # smalltalk or handoff
+    examples: dict[str, tuple[str, ...]]
+    replies: dict[str, tuple[str, ...]]
+
+    def reply(self, language: str | None, default_language: str = "en") -> str:
+        options = self.replies.get(language or default_language) or self.replies.get(
+            default_language
+        )
+        if not options:
+            options = next(iter(self.replies.values()), ("",))
+        return random.choice(options)
+
+
+def load_intents(directory: str | Path) -> list[Intent]:
+    intents = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        intents.append(
+            Intent(
+                name=str(data.get("name", path.stem)),
+                kind=str(data.get("kind", "smalltalk")),
+                examples={k: tuple(v or ()) for k, v in (data.get("examples") or {}).items()},
+                replies={k: tuple(v or ()) for k, v in (data.get("replies") or {}).items()},
+            )
+        )
+    return intents
+
+
+class IntentMatcher:
+    """One small index per language-agnostic intent set; a document per intent and language."""
+
+    def __init__(self, intents: list[Intent]) -> None:
+        self.intents = {intent.name: intent for intent in intents}
+        docs = [
+            ArticleDoc(
+                id=f"{intent.name}:{language}",
+                language=language,
+                title=examples[0],
+                questions=tuple(examples[1:]),
+            )
+            for intent in intents
+            for language, examples in intent.examples.items()
+            if examples
+        ]
+        # Intents are short phrases: no body, and a classifier over many examples works well.
+        self.index = SearchIndex.build(docs, config=IndexConfig(classifier="auto"))
+
+    def match(self, text: str, *, language: str | None = None) -> tuple[Intent | None, Match]:
+        result = match(self.index, text, language=language, top=1)
+        if result.top is None:
+            return None, result
+        return self.intents[result.top.article_id.split(":", 1)[0]], result
+
+    @classmethod
+    def from_directory(cls, directory: str | Path) -> "IntentMatcher":
+        return cls(load_intents(directory) if directory and Path(directory).is_dir() else [])

@@ -1,0 +1,17 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from app.auth.models import ApiToken
+from app.conversations.models import Conversation, Feedback, Message
+from app.db import Base
+from app.kb.models import Article, KnowledgeBaseState, Synonym
+
+__all__ = [
+    "ApiToken",
+    "Article",
+    "Base",
+    "Conversation",
+    "Feedback",
+    "KnowledgeBaseState",
+    "Message",
+    "Synonym",
+]

@@ -1,0 +1,33 @@
+"""One settings object for the whole service, read from ANSWERDESK_* environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANSWERDESK_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'answerdesk.db'}"
+    kb_dir: str = str(PROJECT_ROOT / "kb")
+    intents_dir: str = str(PROJECT_ROOT / "intents")
+    admin_token: str | None = None
+
+    # Confidence zones: at or above answer_threshold the bot answers; between the two it offers
+    # choices; below handoff_threshold it hands off. Defaults come from scripts/evaluate.py.
+    answer_threshold: float = Field(0.5, ge=0, le=1)
+    handoff_threshold: float = Field(0.2, ge=0, le=1)
+    default_language: str = "en"
+
+    max_message_chars: int = Field(4000, gt=0)
+    # How often a worker checks the database for a newer knowledge-base version.
+    kb_poll_seconds: float = Field(0.5, gt=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

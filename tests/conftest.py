@@ -1,0 +1,127 @@
+"""Fixtures: a real database per test (SQLite, and PostgreSQL when reachable), the app over HTTP.
+
+Set ANSWERDESK_TEST_POSTGRES_URL to point at another server; tests on PostgreSQL skip with
+the reason when none answers.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.main import create_app
+from app.settings import PROJECT_ROOT, Settings
+
+ADMIN_TOKEN = "test-admin-token"
+POSTGRES_SERVER = os.environ.get(
+    "ANSWERDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_postgres_state: dict[str, str | None] = {}
+
+
+def _postgres_database() -> str | None:
+    """Creates one throw-away database for this test run; None (with a reason) if unreachable."""
+    if "url" in _postgres_state:
+        return _postgres_state["url"]
+    name = f"answerdesk_test_{os.getpid()}"
+    try:
+        admin = create_engine(
+            POSTGRES_SERVER, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except Exception as exc:  # no server here: the PostgreSQL half of the suite skips
+        _postgres_state["url"] = None
+        _postgres_state["reason"] = (
+            f"PostgreSQL not reachable at {POSTGRES_SERVER}: {exc.__class__.__name__}"
+        )
+        return None
+    _postgres_state["url"] = (
+        make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
+    )
+    return _postgres_state["url"]
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = (
+            connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    url = _postgres_state.get("url")
+    if url:
+        admin = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(
+                text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            )
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'answerdesk.db'}"
+        return
+    url = _postgres_database()
+    if url is None:
+        pytest.skip(_postgres_state.get("reason") or "PostgreSQL not reachable")
+    _truncate_postgres(url)
+    yield url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "kb_dir": str(PROJECT_ROOT / "kb"),
+        "intents_dir": str(PROJECT_ROOT / "intents"),
+        "admin_token": ADMIN_TOKEN,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def empty_client(database_url: str) -> Iterator[TestClient]:
+    """The app with no demo knowledge base, for tests that build their own."""
+    with TestClient(create_app(make_settings(database_url, kb_dir=""))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def new_user() -> dict[str, str]:
+    return {"id": f"user-{uuid.uuid4().hex[:8]}", "name": "Test Customer"}
