@@ -1,8 +1,8 @@
 """create_app(): routers, error handlers, and the start-up that loads the knowledge base."""
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -22,6 +22,12 @@ from app.migrate import upgrade_database
 from app.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
+
+# One router per domain; add a domain's router here.
+ROUTERS = [chat_router, kb_router, auth_router]
+# Work a domain runs while the app is up (outbox sender, handoff timers, event listeners):
+# each is an async context manager factory taking the app, entered after the index is loaded.
+BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = []
 
 
 def _seed(session_factory, settings: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +52,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.session_factory, poll_seconds=settings.kb_poll_seconds
     )
     app.state.intents = IntentMatcher.from_directory(settings.intents_dir)
-    yield
+    async with AsyncExitStack() as stack:
+        for background in BACKGROUND:
+            await stack.enter_async_context(background(app))
+        yield
     engine.dispose()
 
 
@@ -93,9 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"status": "ready", "kb_version": index.version, "articles": len(index)}
         )
 
-    app.include_router(chat_router)
-    app.include_router(kb_router)
-    app.include_router(auth_router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
 
 

@@ -125,3 +125,94 @@ def admin_headers() -> dict[str, str]:
 
 def new_user() -> dict[str, str]:
     return {"id": f"user-{uuid.uuid4().hex[:8]}", "name": "Test Customer"}
+
+
+class LiveServer:
+    """A real uvicorn process (optionally several workers) on a free local port."""
+
+    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **env}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=PROJECT_ROOT,
+            env=full_env,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("uvicorn did not become ready in 60 s")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+
+def live_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    env = {
+        "ANSWERDESK_DATABASE_URL": settings.database_url,
+        "ANSWERDESK_KB_DIR": settings.kb_dir,
+        "ANSWERDESK_INTENTS_DIR": settings.intents_dir,
+        "ANSWERDESK_ADMIN_TOKEN": settings.admin_token or "",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def live_server_factory(settings: Settings) -> Iterator[object]:
+    """Call it with workers=N and ANSWERDESK_* overrides; every server is stopped afterwards."""
+    servers: list[LiveServer] = []
+
+    def start(workers: int = 1, **overrides: str) -> LiveServer:
+        server = LiveServer(live_env(settings, **overrides), workers=workers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(live_server_factory) -> LiveServer:  # type: ignore[no-untyped-def]
+    """One uvicorn worker with the demo knowledge base on this test's database."""
+    return live_server_factory()  # type: ignore[operator]
