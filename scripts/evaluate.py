@@ -251,6 +251,89 @@ def evaluate_demo(thresholds: Thresholds) -> dict[str, object]:
     return {"outcomes": dict(outcomes), "failures": failures}
 
 
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    header, *body = rows
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in body] + [""]
+
+
+def clinc_section(c: dict[str, float]) -> list[str]:
+    return [
+        "### CLINC150 (150 intents, test split with 1,000 out-of-scope queries)",
+        "",
+        *table(
+            [
+                ("metric", "value", "target"),
+                ("in-scope top-1 accuracy", f"{c['top1']:.1%}", "≥ 93%"),
+                (
+                    "answer / handoff threshold (fixed on validation)",
+                    f"{c['answer_threshold']:.3f} / {c['handoff_threshold']:.3f}",
+                    "",
+                ),
+                ("answer precision", f"{c['answer_precision']:.1%}", "≥ 95%"),
+                ("deflection (answered and right / all)", f"{c['deflection']:.1%}", "≥ 70%"),
+                ("out-of-scope not answered", f"{c['oos_not_answered']:.1%}", "≥ 85%"),
+                (
+                    "offered choices / right article among them",
+                    f"{c['clarify_share']:.1%} / {c['clarify_has_answer']:.1%}",
+                    "",
+                ),
+                (
+                    "latency per message p50 / p99",
+                    f"{c['p50_ms']:.2f} / {c['p99_ms']:.2f} ms",
+                    "p99 ≤ 5 ms",
+                ),
+                (f"index build ({c['phrasings']:,} phrasings)", f"{c['build_s']:.1f} s", ""),
+            ]
+        ),
+    ]
+
+
+def banking_section(b: dict[str, float]) -> list[str]:
+    return [
+        "### BANKING77 (77 close banking intents)",
+        "",
+        *table(
+            [
+                ("metric", "value", "target"),
+                ("top-1 accuracy", f"{b['top1']:.1%}", "≥ 92%"),
+                ("answered at ≥ 95% precision", f"{b['coverage_at_95']:.1%}", "≥ 85%"),
+                (
+                    "with the CLINC-fixed answer threshold: answered / precision",
+                    f"{b['default_answered']:.1%} / {b['default_precision']:.1%}",
+                    "",
+                ),
+                ("latency per message p50 / p99", f"{b['p50_ms']:.2f} / {b['p99_ms']:.2f} ms", ""),
+                ("index build", f"{b['build_s']:.1f} s", ""),
+            ]
+        ),
+    ]
+
+
+def demo_section(demo: dict[str, object], thresholds: Thresholds) -> list[str]:
+    rows = [
+        ("expected", "n", "right", "choices incl. right", "wrong answer", "handed off / missed")
+    ]
+    for kind, verdicts in sorted(demo["outcomes"].items()):  # type: ignore[attr-defined]
+        n = len(verdicts)
+        missed = sum(verdicts.count(v) for v in ("handoff", "missed", "clarify_miss"))
+        rows.append(
+            (
+                kind,
+                str(n),
+                f"{verdicts.count('ok') / n:.0%}",
+                f"{verdicts.count('clarify_ok') / n:.0%}",
+                f"{verdicts.count('answered_wrong') / n:.0%}",
+                f"{missed / n:.0%}",
+            )
+        )
+    title = (
+        "### Demo knowledge base through the dialogue policy "
+        f"(defaults: answer ≥ {thresholds.answer}, hand off < {thresholds.handoff})"
+    )
+    return [title, "", *table(rows)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -264,25 +347,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = set(args.only.split(","))
     path = Path(args.datasets)
     lines = [f"Machine: {machine_line()}", ""]
-    misses = []
-    clinc = evaluate_clinc(path) if "clinc" in only else None
-    answer_at = clinc["answer_threshold"] if clinc else 0.5
-    if clinc:
-        lines += [
-            "### CLINC150 (150 intents, test split with 1,000 out-of-scope queries)",
-            "",
-            "| metric | value | target |",
-            "|---|---|---|",
-            f"| in-scope top-1 accuracy | {clinc['top1']:.1%} | ≥ 93% |",
-            f"| answer threshold / handoff threshold (fixed on validation) | {clinc['answer_threshold']:.3f} / {clinc['handoff_threshold']:.3f} | |",
-            f"| answer precision | {clinc['answer_precision']:.1%} | ≥ 95% |",
-            f"| deflection (answered and right / all) | {clinc['deflection']:.1%} | ≥ 70% |",
-            f"| out-of-scope not answered | {clinc['oos_not_answered']:.1%} | ≥ 85% |",
-            f"| offered choices / right article among them | {clinc['clarify_share']:.1%} / {clinc['clarify_has_answer']:.1%} | |",
-            f"| latency per message p50 / p99 | {clinc['p50_ms']:.2f} / {clinc['p99_ms']:.2f} ms | p99 ≤ 5 ms |",
-            f"| index build ({clinc['phrasings']:,} phrasings) | {clinc['build_s']:.1f} s | |",
-            "",
-        ]
+    misses: list[str] = []
+    answer_at = 0.5
+    if "clinc" in only:
+        clinc = evaluate_clinc(path)
+        answer_at = clinc["answer_threshold"]
+        lines += clinc_section(clinc)
         misses += [
             name
             for name, ok in (
@@ -296,18 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     if "banking" in only:
         bank = evaluate_banking(path, answer_at)
-        lines += [
-            "### BANKING77 (77 close banking intents)",
-            "",
-            "| metric | value | target |",
-            "|---|---|---|",
-            f"| top-1 accuracy | {bank['top1']:.1%} | ≥ 92% |",
-            f"| answered at ≥ 95% precision | {bank['coverage_at_95']:.1%} | ≥ 85% |",
-            f"| with the CLINC-fixed answer threshold: answered / precision | {bank['default_answered']:.1%} / {bank['default_precision']:.1%} | |",
-            f"| latency per message p50 / p99 | {bank['p50_ms']:.2f} / {bank['p99_ms']:.2f} ms | |",
-            f"| index build | {bank['build_s']:.1f} s | |",
-            "",
-        ]
+        lines += banking_section(bank)
         misses += [
             name
             for name, ok in (
@@ -324,22 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             answer=defaults.answer_threshold, handoff=defaults.handoff_threshold
         )
         demo = evaluate_demo(thresholds)
-        lines += [
-            f"### Demo knowledge base through the policy (defaults: answer ≥ {thresholds.answer}, handoff < {thresholds.handoff})",
-            "",
-            "| expected | n | right | offered choices incl. right | wrong answer | handed off / missed |",
-            "|---|---|---|---|---|---|",
-        ]
-        for kind, verdicts in sorted(demo["outcomes"].items()):  # type: ignore[union-attr]
-            n = len(verdicts)
-            lines.append(
-                f"| {kind} | {n} | {verdicts.count('ok') / n:.0%} | {verdicts.count('clarify_ok') / n:.0%} "
-                f"| {verdicts.count('answered_wrong') / n:.0%} "
-                f"| {(verdicts.count('handoff') + verdicts.count('missed') + verdicts.count('clarify_miss')) / n:.0%} |"
-            )
-        lines.append("")
+        lines += demo_section(demo, thresholds)
         if args.show_failures:
-            for failure in demo["failures"]:  # type: ignore[union-attr]
+            for failure in demo["failures"]:  # type: ignore[attr-defined]
                 print("FAIL", failure)
     report = "\n".join(lines)
     print(report)

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
-HEADER = "# Benchmarks\n\nEvery figure here is written by a script under `scripts/`; rerun it to refresh.\n"
+HEADER = (
+    "# Benchmarks\n\n"
+    "Every figure here is written by a script under `scripts/`; rerun it to refresh.\n"
+)
 
 
 def machine_line() -> str:

@@ -55,7 +55,8 @@ def _truncate_postgres(url: str) -> None:
         tables = (
             connection.execute(
                 text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                    "SELECT tablename FROM pg_tables"
+                    " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
                 )
             )
             .scalars()
