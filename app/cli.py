@@ -1,11 +1,13 @@
 """The `answerdesk` command: administration that needs no running server."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app.auth import service as auth_service
 from app.db import make_engine, make_session_factory
+from app.errors import AnswerdeskError
 from app.migrate import upgrade_database
 from app.settings import get_settings
 
@@ -46,6 +48,63 @@ def revoke_token(token_id: int) -> None:
         auth_service.revoke_token(session=session, token_id=token_id)
         session.commit()
         typer.echo(f"revoked {token_id}")
+
+
+@cli.command("import")
+def import_articles(
+    path: Annotated[Path, typer.Argument(exists=True, help="a file, a .zip, or a folder")],
+    atomic: Annotated[bool, typer.Option(help="store nothing if any row is rejected")] = False,
+    author: Annotated[str, typer.Option(help="recorded in revisions and the audit log")] = "cli",
+) -> None:
+    """Imports JSON, CSV, Markdown (or .zip) and HTML articles; upsert by id."""
+    from app.kb import bulk
+
+    settings = get_settings()
+    files = bulk.files_to_import(path)
+    try:
+        report = _import_files(path, files, settings, atomic=atomic, author=author)
+    except AnswerdeskError as exc:  # a malformed file, a limit, an atomic import with bad rows
+        for row in exc.extra.get("rejected", []):
+            typer.echo(f"rejected {row['file']}:{row['line'] or '-'} {row['reason']}", err=True)
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    for row in report.rejected:
+        typer.echo(f"rejected {row.file}:{row.line or '-'} {row.id or ''} {row.reason}", err=True)
+    typer.echo(
+        f"created={report.created} updated={report.updated} "
+        f"unchanged={report.unchanged} rejected={len(report.rejected)}"
+    )
+
+
+def _import_files(path, files, settings, *, atomic, author):  # type: ignore[no-untyped-def]
+    from rich.progress import Progress
+
+    from app.kb import bulk
+    from app.kb.importers import parse_upload
+
+    with _session() as session, Progress() as progress:
+        reading = progress.add_task("reading", total=len(files))
+        parsed: list = []  # type: ignore[type-arg]
+        for file in files:
+            with file.open("rb") as stream:
+                parsed += parse_upload(
+                    str(file.relative_to(path) if path.is_dir() else file.name),
+                    stream,
+                    max_rows=settings.kb_max_import_rows,
+                    max_bytes=settings.kb_max_upload_bytes,
+                )
+            progress.advance(reading)
+        writing = progress.add_task("writing", total=None)
+        report = bulk.import_articles(
+            session=session,
+            parsed=parsed,
+            author=author,
+            atomic=atomic,
+            default_language=settings.default_language,
+            progress=lambda done, total: progress.update(writing, completed=done, total=total),
+        )
+        session.commit()
+    return report
 
 
 def main() -> None:

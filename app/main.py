@@ -14,7 +14,7 @@ from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers, problem
 from app.kb.loader import load_kb_dir
 from app.kb.models import KnowledgeBaseState
-from app.kb.reindex import IndexHolder, starter_synonyms
+from app.kb.reindex import IndexHolder, starter_synonyms, watch_kb_version
 from app.kb.router import router as kb_router
 from app.kb.service import bump_version, replace_synonyms
 from app.matching.intents import IntentMatcher
@@ -27,7 +27,9 @@ MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own lim
 ROUTERS = [chat_router, kb_router, auth_router]
 # Work a domain runs while the app is up (outbox sender, handoff timers, event listeners):
 # each is an async context manager factory taking the app, entered after the index is loaded.
-BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = []
+BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
+    watch_kb_version,
+]
 
 
 def _seed(session_factory, settings: Settings) -> None:  # type: ignore[no-untyped-def]

@@ -3,15 +3,25 @@
 from app.auth.models import ApiToken
 from app.conversations.models import Conversation, Feedback, Message
 from app.db import Base
-from app.kb.models import Article, KnowledgeBaseState, Synonym
+from app.kb.models import (
+    Article,
+    ArticleRevision,
+    AuditEntry,
+    KnowledgeBaseState,
+    RegressionItem,
+    Synonym,
+)
 
 __all__ = [
     "ApiToken",
     "Article",
+    "ArticleRevision",
+    "AuditEntry",
     "Base",
     "Conversation",
     "Feedback",
     "KnowledgeBaseState",
     "Message",
+    "RegressionItem",
     "Synonym",
 ]

@@ -39,6 +39,8 @@ def load_kb_dir(*, session: Session, kb_dir: str) -> int:
     added = 0
     for article_id, article_in in parsed:
         if article_id not in known:
-            put_article(session=session, article_id=article_id, article_in=article_in)
+            put_article(
+                session=session, article_id=article_id, article_in=article_in, source="kb_dir"
+            )
             added += 1
     return added

@@ -1,17 +1,23 @@
 """Keeps each worker's index in step with the knowledge-base version in the database.
 
-Queries read `holder.index` (one attribute read, never blocked). A rebuild runs in a
-background thread, or in the writing request itself, and replaces the reference whole.
-Other workers notice a newer version by polling it at most every `poll_seconds`.
+Queries read `holder.current()`: one attribute read, never blocked by a rebuild and never
+touching the database. Rebuilds run in one background thread per worker and replace the
+reference whole, so a query sees the old index or the new one, never half of one. Requests
+that arrive during a rebuild set a flag; the thread builds once more afterwards, so a burst of
+writes costs at most two builds. A failed build keeps the old index and is retried with
+backoff. Other workers' changes are noticed by a poller thread that reads the version every
+`poll_seconds` (see `watch_kb_version`, registered in app.main's BACKGROUND).
 """
 
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import yaml
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.kb.service import current_version, get_synonyms, published_snapshot
@@ -20,6 +26,9 @@ from app.matching.index import IndexConfig, SearchIndex
 log = logging.getLogger("answerdesk.reindex")
 
 STARTER_SYNONYMS = Path(__file__).resolve().parent.parent / "matching" / "data" / "synonyms.yaml"
+MAX_BACKOFF_SECONDS = 60.0
+
+Builder = Callable[[Session, IndexConfig | None], SearchIndex]
 
 
 def starter_synonyms() -> dict[str, str]:
@@ -44,26 +53,88 @@ class IndexHolder:
         poll_seconds: float = 0.5,
         config: IndexConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        builder: Builder = build_index,
     ) -> None:
         self._session_factory = session_factory
         self._poll_seconds = poll_seconds
         self._config = config
         self._clock = clock
-        self._build_lock = threading.Lock()
+        self._builder = builder
+        self._build_lock = threading.Lock()  # one build at a time
+        self._state = threading.Condition()  # guards the fields below; notified after builds
+        self._pending = False
+        self._worker: threading.Thread | None = None
         self._last_check = 0.0
-        self._rebuilding = False
+        self._retry_at = 0.0
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.failures = 0  # consecutive failed builds
+        self.attempts = 0  # builds started, successful or not
+        self.last_error: str | None = None
         with session_factory() as session:
-            self.index = build_index(session, config)
+            self.index: SearchIndex = builder(session, config)
+
+    def current(self) -> SearchIndex:
+        """The index to answer with. Without the poller, asks for a check every poll_seconds."""
+        if self._poller is None:
+            now = self._clock()
+            if now - self._last_check >= self._poll_seconds and now >= self._retry_at:
+                self._last_check = now
+                self.request_rebuild()
+        return self.index
+
+    def request_rebuild(self) -> None:
+        """Non-blocking: the background thread checks the version and builds if it moved."""
+        with self._state:
+            self._pending = True
+            if self._worker is not None:
+                return  # the running thread will go round once more
+            self._worker = threading.Thread(target=self._work, name="kb-reindex", daemon=True)
+            self._worker.start()
+
+    def refresh(self, *, version: int, timeout: float) -> bool:
+        """After a write: rebuild in the background and wait up to `timeout` seconds until this
+        worker answers from `version`. False if it is not there yet (still building, or failed);
+        the rebuild then carries on without the caller."""
+        with self._state:
+            failures_before = self.failures
+        self.request_rebuild()
+        deadline = time.monotonic() + timeout
+        with self._state:
+            while self.index.version < version:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.failures > failures_before:
+                    return False
+                self._state.wait(remaining)
+        return True
 
     def rebuild_now(self) -> SearchIndex:
-        """Builds from the committed state and swaps it in; concurrent callers build once."""
+        """Builds from the committed state in the calling thread and swaps it in. A failure is
+        logged and keeps the old index."""
         with self._build_lock:
-            with self._session_factory() as session:
-                if current_version(session=session) == self.index.version:
-                    return self.index
-                started = time.perf_counter()
-                index = build_index(session, self._config)
-            self.index = index
+            try:
+                with self._session_factory() as session:
+                    if current_version(session=session) == self.index.version:
+                        return self.index
+                    self.attempts += 1
+                    started = time.perf_counter()
+                    index = self._builder(session, self._config)
+            except Exception as exc:
+                with self._state:
+                    self.failures += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    self._retry_at = self._clock() + min(MAX_BACKOFF_SECONDS, 2.0**self.failures)
+                    self._state.notify_all()
+                log.exception(
+                    "index rebuild failed; still answering with version %s", self.index.version
+                )
+                return self.index
+            with self._state:
+                self.index = index  # the swap: one reference assignment
+                self.failures = 0
+                self.last_error = None
+                self._retry_at = 0.0
+                self._state.notify_all()
             log.info(
                 "index version %s built: %d articles in %.0f ms",
                 index.version,
@@ -72,24 +143,49 @@ class IndexHolder:
             )
             return index
 
-    def current(self) -> SearchIndex:
-        """The index to answer with; starts a background rebuild when the KB has moved on."""
-        now = self._clock()
-        if now - self._last_check >= self._poll_seconds and not self._rebuilding:
-            self._last_check = now
-            with self._session_factory() as session:
-                stale = current_version(session=session) != self.index.version
-            if stale:
-                self._rebuilding = True
-                threading.Thread(target=self._rebuild_in_background, daemon=True).start()
-        return self.index
-
-    def _rebuild_in_background(self) -> None:
-        try:
+    def _work(self) -> None:
+        while True:
+            with self._state:
+                if not self._pending:
+                    self._worker = None
+                    return
+                self._pending = False
             self.rebuild_now()
-        except Exception:
-            log.exception(
-                "index rebuild failed; still answering with version %s", self.index.version
-            )
-        finally:
-            self._rebuilding = False
+
+    def start_polling(self) -> None:
+        """Starts the thread that notices other workers' changes."""
+        if self._poller is not None:
+            return
+        self._stop.clear()
+        self._poller = threading.Thread(target=self._poll, name="kb-version-poll", daemon=True)
+        self._poller.start()
+
+    def stop_polling(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+            self._poller = None
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._poll_seconds):
+            if self._clock() < self._retry_at:
+                continue
+            try:
+                with self._session_factory() as session:
+                    stale = current_version(session=session) != self.index.version
+            except Exception:  # the database is away for a moment: keep answering, try again
+                log.warning("could not read the knowledge-base version", exc_info=True)
+                continue
+            if stale:
+                self.request_rebuild()
+
+
+@asynccontextmanager
+async def watch_kb_version(app: FastAPI) -> AsyncIterator[None]:
+    """BACKGROUND entry: poll the KB version while the app runs."""
+    holder: IndexHolder = app.state.kb_index
+    holder.start_polling()
+    try:
+        yield
+    finally:
+        holder.stop_polling()

@@ -1,45 +1,61 @@
-"""The editor API: articles and synonyms. Every write needs the editor or admin role."""
+"""The editor API: articles and synonyms. Every write needs the editor or admin role.
+
+Revisions, the audit log and the regression set are in router_history.py, uploads in
+router_import.py; this router includes both, so app.main registers one KB router.
+"""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.dependencies import EditorDep, SessionDep
-from app.kb import service
-from app.kb.schemas import SLUG, ArticleIn, ArticleList, ArticleOut, SynonymsBody
+from app.dependencies import EditorDep, SessionDep, SettingsDep
+from app.kb import quality, service
+from app.kb.responses import after_save_checks, article_outs, commit_and_reindex, holder
+from app.kb.router_history import router as history_router
+from app.kb.router_import import router as import_router
+from app.kb.schemas import SLUG, ArticleIn, ArticleList, ArticleOut, ArticleSaved, SynonymsBody
 
 router = APIRouter(prefix="/v1", tags=["knowledge base"])
+router.include_router(import_router)  # before /articles/{id} so "import" is never an id
+router.include_router(history_router)
 
 ArticleId = Annotated[str, Path(pattern=SLUG.pattern, description="slug: a-z, 0-9, - and _")]
 
 
-def _reindex(request: Request, session: SessionDep) -> None:
-    """Commit first, then rebuild, so this worker answers from the change on the next request."""
-    session.commit()
-    request.app.state.kb_index.rebuild_now()
-
-
-@router.put("/articles/{article_id}", response_model=ArticleOut)
+@router.put("/articles/{article_id}", response_model=ArticleSaved)
 def put_article(
     article_id: ArticleId,
     article_in: ArticleIn,
     request: Request,
     response: Response,
     session: SessionDep,
-    _: EditorDep,
-) -> ArticleOut:
+    settings: SettingsDep,
+    principal: EditorDep,
+) -> ArticleSaved:
+    before = holder(request).index
     article, created = service.put_article(
-        session=session, article_id=article_id, article_in=article_in
+        session=session, article_id=article_id, article_in=article_in, author=principal.name
     )
-    out = ArticleOut.model_validate(article)
-    _reindex(request, session)
+    out = article_outs(session, [article])[0]
+    warnings = quality.near_duplicates(
+        session=session, article_ids=[article_id], threshold=settings.kb_duplicate_threshold
+    )
+    ready = commit_and_reindex(request, session, settings)
+    warnings += after_save_checks(
+        request=request,
+        session=session,
+        settings=settings,
+        articles=[article],
+        before=before,
+        index_ready=ready,
+    )
     response.status_code = 201 if created else 200
-    return out
+    return ArticleSaved(**out.model_dump(), warnings=warnings)
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
 def get_article(article_id: str, session: SessionDep, _: EditorDep) -> ArticleOut:
-    return ArticleOut.model_validate(service.get_article(session=session, article_id=article_id))
+    return article_outs(session, [service.get_article(session=session, article_id=article_id)])[0]
 
 
 @router.get("/articles", response_model=ArticleList)
@@ -48,21 +64,35 @@ def list_articles(
     _: EditorDep,
     q: str | None = None,
     tag: str | None = None,
+    category: str | None = None,
     language: str | None = None,
     status: str | None = Query(default=None, pattern="^(draft|published)$"),
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
 ) -> ArticleList:
     rows, total = service.list_articles(
-        session=session, q=q, tag=tag, language=language, status=status, limit=limit, offset=offset
+        session=session,
+        q=q,
+        tag=tag,
+        category=category,
+        language=language,
+        status=status,
+        limit=limit,
+        offset=offset,
     )
-    return ArticleList(items=[ArticleOut.model_validate(r) for r in rows], total=total)
+    return ArticleList(items=article_outs(session, rows), total=total)
 
 
 @router.delete("/articles/{article_id}", status_code=204)
-def delete_article(article_id: str, request: Request, session: SessionDep, _: EditorDep) -> None:
-    service.delete_article(session=session, article_id=article_id)
-    _reindex(request, session)
+def delete_article(
+    article_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: EditorDep,
+) -> None:
+    service.delete_article(session=session, article_id=article_id, author=principal.name)
+    commit_and_reindex(request, session, settings)
 
 
 @router.get("/synonyms", response_model=SynonymsBody)
@@ -72,8 +102,12 @@ def get_synonyms(session: SessionDep, _: EditorDep) -> SynonymsBody:
 
 @router.put("/synonyms", response_model=SynonymsBody)
 def put_synonyms(
-    body: SynonymsBody, request: Request, session: SessionDep, _: EditorDep
+    body: SynonymsBody,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: EditorDep,
 ) -> SynonymsBody:
-    saved = service.replace_synonyms(session=session, synonyms=body.synonyms)
-    _reindex(request, session)
+    saved = service.replace_synonyms(session=session, synonyms=body.synonyms, author=principal.name)
+    commit_and_reindex(request, session, settings)
     return SynonymsBody(synonyms=saved)

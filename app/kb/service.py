@@ -6,10 +6,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import NotFound
-from app.kb.models import Article, KnowledgeBaseState, Synonym
+from app.errors import Conflict, NotFound
+from app.kb import audit, revisions
+from app.kb.models import Article, ArticleRevision, KnowledgeBaseState, Synonym
 from app.kb.schemas import ArticleIn
 from app.matching.types import ArticleDoc
+
+SYSTEM_AUTHOR = "system"
 
 
 class ArticleNotFound(NotFound):
@@ -29,6 +32,7 @@ def list_articles(
     session: Session,
     q: str | None = None,
     tag: str | None = None,
+    category: str | None = None,
     language: str | None = None,
     status: str | None = None,
     limit: int = 100,
@@ -45,33 +49,153 @@ def list_articles(
             or_(func.lower(Article.title).like(pattern), func.lower(Article.body).like(pattern))
         )
     rows = list(session.scalars(query.order_by(Article.id)))
-    if tag:  # tags are a JSON list; filtering in Python keeps one query for both databases
+    # tags and categories are JSON lists; filtering in Python keeps one query for both databases
+    if tag:
         rows = [row for row in rows if tag in (row.tags or [])]
+    if category:
+        rows = [row for row in rows if category in (row.categories or [])]
     return rows[offset : offset + limit], len(rows)
 
 
+def translations_of(*, session: Session, articles: Sequence[Article]) -> dict[str, dict[str, str]]:
+    """article id -> {language: id} of the other articles in its translation group."""
+    groups = {a.translation_group for a in articles if a.translation_group}
+    members: dict[str, dict[str, str]] = {}
+    group_list = list(groups)
+    for start in range(0, len(group_list), 500):
+        rows = session.execute(
+            select(Article.translation_group, Article.language, Article.id).where(
+                Article.translation_group.in_(group_list[start : start + 500])
+            )
+        )
+        for group, language, article_id in rows:
+            members.setdefault(group, {})[language] = article_id
+    return {
+        a.id: {
+            lang: other
+            for lang, other in members.get(a.translation_group or "", {}).items()
+            if other != a.id
+        }
+        for a in articles
+    }
+
+
+def check_translation_slot(
+    *, session: Session, article_id: str, group: str | None, language: str
+) -> None:
+    """A translation group holds one article per language."""
+    if not group:
+        return
+    holder = session.scalar(
+        select(Article.id).where(
+            Article.translation_group == group,
+            Article.language == language,
+            Article.id != article_id,
+        )
+    )
+    if holder is not None:
+        raise Conflict(
+            f"Translation group {group!r} already has a {language!r} article: {holder!r}.",
+            translation_group=group,
+            language=language,
+            other_article_id=holder,
+        )
+
+
 def put_article(
-    *, session: Session, article_id: str, article_in: ArticleIn
+    *,
+    session: Session,
+    article_id: str,
+    article_in: ArticleIn,
+    author: str = SYSTEM_AUTHOR,
+    source: str = "api",
 ) -> tuple[Article, bool]:
-    """Create or replace; returns the article and whether it was created."""
+    """Create or replace; returns the article and whether it was created.
+
+    A real change writes a revision and an audit entry and moves the KB version; saving the
+    same content again changes nothing.
+    """
+    check_translation_slot(
+        session=session,
+        article_id=article_id,
+        group=article_in.translation_group,
+        language=article_in.language,
+    )
     article = session.get(Article, article_id)
     created = article is None
+    before = None if article is None else revisions.content_of(article)
+    after = article_in.model_dump()
+    if before == after:
+        return article, False  # type: ignore[return-value]
     if article is None:
         article = Article(id=article_id)
         session.add(article)
-    for name, value in article_in.model_dump().items():
+    for name, value in after.items():
         setattr(article, name, value)
     article.updated_at = utcnow()
+    action = "created" if created else "updated"
+    if source.startswith("restore:"):
+        action = "restored"
+    _record(session, article_id, action, source, author, before, after)
     session.flush()
     bump_version(session=session)
     return article, created
 
 
-def delete_article(*, session: Session, article_id: str) -> None:
+def delete_article(*, session: Session, article_id: str, author: str = SYSTEM_AUTHOR) -> None:
     article = get_article(session=session, article_id=article_id)
+    _record(session, article_id, "deleted", "api", author, revisions.content_of(article), None)
     session.delete(article)
     session.flush()
     bump_version(session=session)
+
+
+def restore_revision(
+    *, session: Session, article_id: str, number: int, author: str = SYSTEM_AUTHOR
+) -> Article:
+    """Makes the article what it was after revision `number` (before it, for a deletion)."""
+    revision = revisions.get_revision(session=session, article_id=article_id, number=number)
+    content = {k: v for k, v in revision.content.items() if k in ArticleIn.model_fields}
+    article, _ = put_article(
+        session=session,
+        article_id=article_id,
+        article_in=ArticleIn.model_validate(content),
+        author=author,
+        source=f"restore:{number}",
+    )
+    return article
+
+
+def _record(
+    session: Session,
+    article_id: str,
+    action: str,
+    source: str,
+    author: str,
+    before: dict | None,  # type: ignore[type-arg]
+    after: dict | None,  # type: ignore[type-arg]
+) -> ArticleRevision:
+    number = revisions.next_numbers(session=session, article_ids=[article_id])[article_id]
+    revision = revisions.make_revision(
+        article_id=article_id,
+        number=number,
+        action=action,
+        source=source,
+        author=author,
+        before=before,
+        after=after,
+    )
+    session.add(revision)
+    audit.record(
+        session=session,
+        author=author,
+        action=f"article.{action}",
+        target=article_id,
+        revision=number,
+        source=source,
+        changed=revision.changed,
+    )
+    return revision
 
 
 def current_version(*, session: Session) -> int:
@@ -117,10 +241,13 @@ def get_synonyms(*, session: Session) -> dict[str, str]:
     return {row.term: row.replacement for row in session.scalars(select(Synonym))}
 
 
-def replace_synonyms(*, session: Session, synonyms: dict[str, str]) -> dict[str, str]:
+def replace_synonyms(
+    *, session: Session, synonyms: dict[str, str], author: str = SYSTEM_AUTHOR
+) -> dict[str, str]:
     session.query(Synonym).delete()
     cleaned = {k.strip().lower(): v.strip() for k, v in synonyms.items() if k.strip() and v.strip()}
     session.add_all(Synonym(term=k, replacement=v) for k, v in cleaned.items())
+    audit.record(session=session, author=author, action="synonyms.replaced", count=len(cleaned))
     session.flush()
     bump_version(session=session)
     return cleaned

@@ -1,0 +1,97 @@
+"""Revisions and restoring them, the audit log (admin), and the regression set."""
+
+from fastapi import APIRouter, Query, Request
+
+from app.dependencies import AdminDep, EditorDep, SessionDep, SettingsDep
+from app.errors import InvalidInput
+from app.kb import audit, quality, revisions, service
+from app.kb.responses import after_save_checks, article_outs, commit_and_reindex, holder
+from app.kb.schemas import (
+    ArticleSaved,
+    AuditList,
+    AuditOut,
+    RegressionSet,
+    RevisionList,
+    RevisionOut,
+)
+
+router = APIRouter()
+
+
+@router.get("/articles/{article_id}/revisions", response_model=RevisionList)
+def list_revisions(article_id: str, session: SessionDep, _: EditorDep) -> RevisionList:
+    rows = revisions.list_revisions(session=session, article_id=article_id)
+    return RevisionList(article_id=article_id, items=[RevisionOut.model_validate(r) for r in rows])
+
+
+@router.post("/articles/{article_id}/revisions/{number}/restore", response_model=ArticleSaved)
+def restore_revision(
+    article_id: str,
+    number: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: EditorDep,
+) -> ArticleSaved:
+    before = holder(request).index
+    article = service.restore_revision(
+        session=session, article_id=article_id, number=number, author=principal.name
+    )
+    out = article_outs(session, [article])[0]
+    warnings = quality.near_duplicates(
+        session=session, article_ids=[article_id], threshold=settings.kb_duplicate_threshold
+    )
+    ready = commit_and_reindex(request, session, settings)
+    warnings += after_save_checks(
+        request=request,
+        session=session,
+        settings=settings,
+        articles=[article],
+        before=before,
+        index_ready=ready,
+    )
+    return ArticleSaved(**out.model_dump(), warnings=warnings)
+
+
+@router.get("/audit", response_model=AuditList)
+def list_audit(
+    session: SessionDep,
+    _: AdminDep,
+    author: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> AuditList:
+    rows, total = audit.list_entries(
+        session=session, author=author, action=action, target=target, limit=limit, offset=offset
+    )
+    return AuditList(items=[AuditOut.model_validate(r) for r in rows], total=total)
+
+
+@router.get("/kb/regression-set", response_model=RegressionSet)
+def get_regression_set(session: SessionDep, _: EditorDep) -> RegressionSet:
+    rows = quality.get_regression_set(session=session)
+    return RegressionSet.model_validate(
+        {"items": [{"text": r.text, "expected_article_id": r.expected_article_id} for r in rows]}
+    )
+
+
+@router.put("/kb/regression-set", response_model=RegressionSet)
+def put_regression_set(
+    body: RegressionSet, session: SessionDep, principal: EditorDep
+) -> RegressionSet:
+    expected = {item.expected_article_id for item in body.items}
+    unknown = expected - service.existing_ids(session=session, ids=list(expected))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown expected_article_id: {', '.join(sorted(unknown))}.", unknown=sorted(unknown)
+        )
+    quality.replace_regression_set(session=session, items=body.items)
+    audit.record(
+        session=session,
+        author=principal.name,
+        action="regression_set.replaced",
+        count=len(body.items),
+    )
+    return body
