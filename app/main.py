@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.auth.router import router as auth_router
+from app.channels.outbox import outbox_background
+from app.channels.router import router as channels_router
 from app.conversations.router import router as chat_router
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers, problem
@@ -24,11 +26,12 @@ from app.settings import Settings, get_settings
 MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
 
 # One router per domain; add a domain's router here.
-ROUTERS = [chat_router, kb_router, auth_router]
+ROUTERS = [chat_router, kb_router, auth_router, channels_router]
 # Work a domain runs while the app is up (outbox sender, handoff timers, event listeners):
 # each is an async context manager factory taking the app, entered after the index is loaded.
 BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
     watch_kb_version,
+    outbox_background,
 ]
 
 

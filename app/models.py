@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from app.auth.models import ApiToken
+from app.channels.models import InboundEvent, OutboxMessage
 from app.conversations.models import Conversation, Feedback, Message
 from app.db import Base
 from app.kb.models import (
@@ -20,8 +21,10 @@ __all__ = [
     "Base",
     "Conversation",
     "Feedback",
+    "InboundEvent",
     "KnowledgeBaseState",
     "Message",
     "RegressionItem",
+    "OutboxMessage",
     "Synonym",
 ]

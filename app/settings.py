@@ -17,6 +17,36 @@ class Settings(BaseSettings):
     intents_dir: str = str(PROJECT_ROOT / "intents")
     admin_token: str | None = None
 
+    # Messenger channels (docs/CHANNELS.md). A channel without all of its settings is off and
+    # its webhook answers 404.
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    messenger_app_secret: str | None = None
+    messenger_verify_token: str | None = None
+    messenger_page_access_token: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    graph_api_base: str = "https://graph.facebook.com/v21.0"
+    vk_confirmation: str | None = None
+    vk_secret: str | None = None
+    vk_access_token: str | None = None
+    vk_api_base: str = "https://api.vk.com/method"
+    vk_api_version: str = "5.199"
+    # A messenger customer's conversation continues until it is closed or has been quiet this long.
+    channel_idle_minutes: float = Field(24 * 60, gt=0)
+    # The outbox sender: poll interval, HTTP timeout, backoff (base doubles per attempt, capped),
+    # how long a claimed row stays leased to one worker, and when to give up on a message.
+    outbox_sender_enabled: bool = True
+    outbox_poll_seconds: float = Field(1.0, gt=0)
+    outbox_http_timeout_seconds: float = Field(10.0, gt=0)
+    outbox_retry_base_seconds: float = Field(2.0, gt=0)
+    outbox_retry_max_seconds: float = Field(300.0, gt=0)
+    outbox_lease_seconds: float = Field(60.0, gt=0)
+    outbox_max_age_seconds: float = Field(24 * 3600, gt=0)
+
     # Confidence zones: at or above answer_threshold the bot answers; between the two it offers
     # choices; below handoff_threshold it hands off. Defaults come from scripts/evaluate.py.
     answer_threshold: float = Field(0.5, ge=0, le=1)

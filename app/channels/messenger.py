@@ -1,0 +1,156 @@
+"""Facebook Messenger Platform: page webhooks in, the Send API (/me/messages) out."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from app.channels.base import (
+    ChannelAdapter,
+    Choice,
+    Inbound,
+    OutboundRequest,
+    SendResult,
+    clip,
+    encode_choice,
+    greeting_text,
+    load_json,
+    split_text,
+)
+from app.channels.graph import classify_graph
+from app.channels.signatures import verify_hub_signature
+from app.settings import Settings
+
+MAX_QUICK_REPLIES = 13
+START_PAYLOADS = ("GET_STARTED", "get_started", "start")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class MsParty(_Model):
+    id: str
+
+
+class MsQuickReply(_Model):
+    payload: str | None = None
+
+
+class MsMessage(_Model):
+    mid: str
+    text: str | None = None
+    is_echo: bool = False
+    quick_reply: MsQuickReply | None = None
+
+
+class MsPostback(_Model):
+    mid: str | None = None
+    title: str | None = None
+    payload: str | None = None
+
+
+class MsEvent(_Model):
+    sender: MsParty
+    recipient: MsParty | None = None
+    timestamp: int | None = None
+    message: MsMessage | None = None
+    postback: MsPostback | None = None
+
+
+def _event(raw: Any) -> Inbound | None:
+    try:
+        event = MsEvent.model_validate(raw)
+    except ValidationError:
+        return None
+    psid = event.sender.id
+    common = {"user_id": psid, "reply_to": psid, "metadata": {"messenger": {"psid": psid}}}
+    message = event.message
+    if message is not None:
+        if message.is_echo or not message.text:  # our own sends echoed back, stickers, files
+            return None
+        token = message.quick_reply.payload if message.quick_reply else None
+        return Inbound(external_id=message.mid, text=message.text, choice_token=token, **common)
+    postback = event.postback
+    if postback is not None and postback.payload:
+        external_id = postback.mid or f"postback:{psid}:{event.timestamp}"
+        if postback.payload in START_PAYLOADS:
+            return Inbound(external_id=external_id, text=greeting_text(None), **common)
+        text = postback.title or postback.payload
+        return Inbound(external_id=external_id, text=text, choice_token=postback.payload, **common)
+    return None
+
+
+class MessengerAdapter(ChannelAdapter):
+    name = "messenger"
+    text_limit = 2000
+    choice_bytes = 1000
+
+    def enabled(self, settings: Settings) -> bool:
+        return bool(
+            settings.messenger_app_secret
+            and settings.messenger_verify_token
+            and settings.messenger_page_access_token
+        )
+
+    def verify_token(self, settings: Settings) -> str:
+        return settings.messenger_verify_token or ""
+
+    def authenticate(self, *, headers: Mapping[str, str], body: bytes, settings: Settings) -> Any:
+        verify_hub_signature(
+            headers.get("x-hub-signature-256"), body, settings.messenger_app_secret or ""
+        )
+        return load_json(body)
+
+    def parse(self, payload: Any) -> list[Inbound]:
+        if not isinstance(payload, dict) or payload.get("object") != "page":
+            return []
+        events: list[Inbound] = []
+        for entry in _list(payload.get("entry")):
+            for raw in _list(entry.get("messaging") if isinstance(entry, dict) else None):
+                event = _event(raw)
+                if event is not None:
+                    events.append(event)
+        return events
+
+    def render(self, *, recipient: str, text: str, choices: list[Choice]) -> list[dict[str, Any]]:
+        payloads = [
+            {
+                "op": "me/messages",
+                "body": {
+                    "recipient": {"id": recipient},
+                    "messaging_type": "RESPONSE",
+                    "message": {"text": chunk},
+                },
+            }
+            for chunk in split_text(text, self.text_limit)
+        ]
+        if choices:
+            payloads[-1]["body"]["message"]["quick_replies"] = [
+                {
+                    "content_type": "text",
+                    "title": clip(choice.title, 20),
+                    "payload": encode_choice(choice.id, self.choice_bytes),
+                }
+                for choice in choices[:MAX_QUICK_REPLIES]
+            ]
+        return payloads
+
+    def request(self, payload: dict[str, Any], settings: Settings) -> OutboundRequest:
+        return OutboundRequest(
+            "POST",
+            f"{settings.graph_api_base.rstrip('/')}/{payload['op']}",
+            json=payload["body"],
+            headers={"Authorization": f"Bearer {settings.messenger_page_access_token}"},
+        )
+
+    def classify(self, response: httpx.Response) -> SendResult:
+        return classify_graph(response)
+
+    def secrets(self, settings: Settings) -> list[str]:
+        return [settings.messenger_page_access_token or ""]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
