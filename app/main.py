@@ -14,6 +14,8 @@ from app.channels.router import router as channels_router
 from app.conversations.router import router as chat_router
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers, problem
+from app.handoff.background import sla_requeue
+from app.handoff.router import router as handoff_router
 from app.kb.loader import load_kb_dir
 from app.kb.models import KnowledgeBaseState
 from app.kb.reindex import IndexHolder, starter_synonyms, watch_kb_version
@@ -26,10 +28,11 @@ from app.settings import Settings, get_settings
 MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
 
 # One router per domain; add a domain's router here.
-ROUTERS = [chat_router, kb_router, auth_router, channels_router]
+ROUTERS = [chat_router, kb_router, auth_router, channels_router, handoff_router]
 # Work a domain runs while the app is up (outbox sender, handoff timers, event listeners):
 # each is an async context manager factory taking the app, entered after the index is loaded.
 BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
+    sla_requeue,
     watch_kb_version,
     outbox_background,
 ]

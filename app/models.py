@@ -4,6 +4,7 @@ from app.auth.models import ApiToken
 from app.channels.models import InboundEvent, OutboxMessage
 from app.conversations.models import Conversation, Feedback, Message
 from app.db import Base
+from app.handoff.models import Event, Handoff, PhrasingSuggestion
 from app.kb.models import (
     Article,
     ArticleRevision,
@@ -20,10 +21,13 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Conversation",
+    "Event",
     "Feedback",
+    "Handoff",
     "InboundEvent",
     "KnowledgeBaseState",
     "Message",
+    "PhrasingSuggestion",
     "RegressionItem",
     "OutboxMessage",
     "Synonym",

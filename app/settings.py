@@ -2,8 +2,9 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,41 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, gt=0)
     # How often a worker checks the database for a newer knowledge-base version.
     kb_poll_seconds: float = Field(0.5, gt=0)
+
+    # Human handoff (docs/HANDOFF.md). A claimed handoff whose operator has not answered in
+    # this many minutes goes back to the queue; checked every handoff_sla_check_seconds.
+    handoff_reassign_minutes: float = Field(10, gt=0)
+    handoff_sla_check_seconds: float = Field(30, gt=0)
+    # Used for the customer's expected wait: queue position x this.
+    handoff_minutes_per_customer: float = Field(3, gt=0)
+    # "mon-fri 09:00-18:00; sat 10:00-14:00"; empty means people are always there.
+    business_hours: str = ""
+    business_timezone: str = "UTC"
+    # After a resolve the customer's next message goes to the bot, or (same_operator) back to
+    # the operator who resolved it if it comes within after_resolve_minutes.
+    after_resolve_mode: Literal["bot", "same_operator"] = "bot"
+    after_resolve_minutes: float = Field(30, ge=0)
+    # How often server-sent event streams poll the database for news.
+    events_poll_seconds: float = Field(0.4, gt=0)
+
+    @field_validator("business_hours")
+    @classmethod
+    def _valid_business_hours(cls, value: str) -> str:
+        from app.handoff.hours import parse_business_hours
+
+        parse_business_hours(value)  # raises ValueError with the offending part
+        return value
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
     # Knowledge-base editing (docs/KNOWLEDGE_BASE.md): upload limits, how long a write waits
     # for this worker's new index before answering, and the quality checks on save.
     kb_max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)

@@ -14,6 +14,7 @@ from app.conversations.schemas import (
     Suggestion,
 )
 from app.dependencies import SessionDep, SettingsDep
+from app.handoff.dependencies import NowDep
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -24,6 +25,7 @@ def chat(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     debug: bool = Query(default=False, description="include the decision's explanation"),
 ) -> ChatResponse:
     state = request.app.state
@@ -34,6 +36,8 @@ def chat(
         thresholds=Thresholds(answer=settings.answer_threshold, handoff=settings.handoff_threshold),
         default_language=settings.default_language,
         chat_in=chat_in,
+        settings=settings,
+        now=now,
     )
     if decision is None:  # a person has the conversation; the bot stays silent
         return ChatResponse(

@@ -3,6 +3,7 @@
 import json
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +12,12 @@ from sqlalchemy.orm import Session
 from app.conversations.models import Conversation, Feedback, Message
 from app.conversations.policy import Decision, Thresholds, decide
 from app.conversations.schemas import ChatRequest
+from app.db import utcnow
 from app.errors import Conflict, NotFound
+from app.handoff import flow as handoff_flow
 from app.matching.index import SearchIndex
 from app.matching.intents import IntentMatcher
+from app.settings import Settings, get_settings
 
 log = logging.getLogger("answerdesk.outcomes")
 
@@ -104,11 +108,16 @@ def handle_message(
     thresholds: Thresholds,
     default_language: str,
     chat_in: ChatRequest,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> tuple[Conversation, Message, Decision | None]:
     """Stores the customer's message and the bot's reply; returns the reply and its decision.
 
-    While a person has the conversation the bot stays silent: the decision is None.
+    While a person has the conversation the bot stays silent: the decision is None, or a
+    "handoff" decision carrying a notice (queue position, business hours) worth telling.
     """
+    settings = settings or get_settings()
+    now = now or utcnow()
     conversation = open_conversation(session=session, chat_in=chat_in)
     customer = add_message(
         session=session,
@@ -117,8 +126,31 @@ def handle_message(
         text=chat_in.text,
         language=chat_in.language,
     )
+    handoff_flow.return_to_operator(
+        session=session, conversation=conversation, customer=customer, settings=settings, now=now
+    )
     if conversation.status == "handoff":
-        return conversation, customer, None
+        notice = handoff_flow.customer_wrote(
+            session=session,
+            conversation=conversation,
+            customer=customer,
+            settings=settings,
+            now=now,
+        )
+        if notice is None:
+            return conversation, customer, None
+        language = conversation.language or default_language
+        reply = add_message(
+            session=session,
+            conversation=conversation,
+            role="bot",
+            text=notice,
+            status="handoff",
+            reason="queue_notice",
+            language=language,
+        )
+        told = Decision("handoff", notice, 0.0, language, reason="queue_notice")
+        return conversation, reply, told
     decision = decide(
         index=index,
         intents=intents,
@@ -128,6 +160,9 @@ def handle_message(
         default_language=default_language,
         pending_choices=list(conversation.pending_choices or []),
         choice=chat_in.choice,
+    )
+    decision = handoff_flow.escalate(
+        session=session, conversation=conversation, text=chat_in.text, decision=decision
     )
     reply = add_message(
         session=session,
@@ -144,6 +179,16 @@ def handle_message(
     )
     customer.language = decision.language
     _apply(conversation, decision)
+    if decision.status == "handoff":  # same transaction: the queue and the event log
+        decision = handoff_flow.open_from_decision(
+            session=session,
+            conversation=conversation,
+            customer=customer,
+            reply=reply,
+            decision=decision,
+            settings=settings,
+            now=now,
+        )
     _log_outcome(conversation, decision)
     return conversation, reply, decision
 
