@@ -24,11 +24,13 @@ from app.kb.service import bump_version, replace_synonyms
 from app.matching.intents import IntentMatcher
 from app.migrate import upgrade_database
 from app.settings import Settings, get_settings
+from app.web.cors import install_widget_cors
+from app.web.router import router as web_router
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
 
 # One router per domain; add a domain's router here.
-ROUTERS = [chat_router, kb_router, auth_router, channels_router, handoff_router]
+ROUTERS = [chat_router, kb_router, auth_router, web_router, channels_router, handoff_router]
 # Work a domain runs while the app is up (outbox sender, handoff timers, event listeners):
 # each is an async context manager factory taking the app, entered after the index is loaded.
 BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
+    install_widget_cors(app)
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, gt=0)
     # How often a worker checks the database for a newer knowledge-base version.
     kb_poll_seconds: float = Field(0.5, gt=0)
+    # Sites allowed to embed the chat widget (comma-separated origins, "*" for any, "" for none).
+    widget_allowed_origins: str = "*"
 
     # Human handoff (docs/HANDOFF.md). A claimed handoff whose operator has not answered in
     # this many minutes goes back to the queue; checked every handoff_sla_check_seconds.
