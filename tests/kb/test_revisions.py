@@ -23,9 +23,7 @@ def _revisions(client: TestClient, article_id: str) -> list[dict]:  # type: igno
 def test_each_put_makes_a_revision_with_author_and_changes(empty_client: TestClient) -> None:
     editor = make_token(empty_client, "editor")
     empty_client.put("/v1/articles/parking", json=PARKING, headers=editor)
-    empty_client.put(
-        "/v1/articles/parking", json={**PARKING, "title": "Parking"}, headers=editor
-    )
+    empty_client.put("/v1/articles/parking", json={**PARKING, "title": "Parking"}, headers=editor)
     newest, first = _revisions(empty_client, "parking")
     assert (first["number"], first["action"], first["author"]) == (1, "created", "editor-token")
     assert newest["number"] == 2 and newest["action"] == "updated"
