@@ -107,5 +107,40 @@ def _import_files(path, files, settings, *, atomic, author):  # type: ignore[no-
     return report
 
 
+telegram_cli = typer.Typer(help="The Telegram channel.", no_args_is_help=True)
+cli.add_typer(telegram_cli, name="telegram")
+
+
+@telegram_cli.command("set-webhook")
+def telegram_set_webhook(
+    url: Annotated[str, typer.Argument(help="public HTTPS URL of /webhooks/telegram")],
+) -> None:
+    """Points the bot at URL, with ANSWERDESK_TELEGRAM_WEBHOOK_SECRET as its secret_token."""
+    import re
+
+    import httpx
+
+    from app.channels.telegram import set_webhook
+
+    settings = get_settings()
+    secret = settings.telegram_webhook_secret or ""
+    if not settings.telegram_bot_token or not secret:
+        typer.echo("Set ANSWERDESK_TELEGRAM_BOT_TOKEN and ANSWERDESK_TELEGRAM_WEBHOOK_SECRET.")
+        raise typer.Exit(2)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        typer.echo("The webhook secret may hold only A-Z, a-z, 0-9, _ and - (1-256 characters).")
+        raise typer.Exit(2)
+    with httpx.Client(timeout=30) as client:
+        try:
+            answer = set_webhook(settings=settings, url=url, client=client)
+        except httpx.HTTPError as exc:
+            typer.echo(f"Telegram did not answer: {type(exc).__name__}")
+            raise typer.Exit(1) from exc
+    if not answer.get("ok"):
+        typer.echo(f"Telegram refused: {answer.get('description')}")
+        raise typer.Exit(1)
+    typer.echo(f"webhook set to {url}")
+
+
 def main() -> None:
     cli()
