@@ -1,0 +1,133 @@
+"""How long until an imported knowledge base answers: generate N articles, import them through
+the service layer (parse JSON, validate, upsert, revisions, audit), rebuild the index once, and
+ask one question per sampled article.
+
+    .venv/bin/python -m scripts.bench_import                 # 1,000 and 10,000 articles
+    .venv/bin/python -m scripts.bench_import --sizes 100000  # the large case (slow)
+    .venv/bin/python -m scripts.bench_import --no-write      # print only
+
+Writes the table to docs/BENCHMARKS.md (section "import"). Not a test: timings vary.
+"""
+
+import argparse
+import io
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from app.db import make_engine, make_session_factory
+from app.kb import bulk
+from app.kb.importers import parse_upload
+from app.kb.reindex import IndexHolder
+from app.kb.service import bump_version, current_version
+from app.matching.engine import match
+from app.migrate import upgrade_database
+from scripts.report import machine_line, write_section
+
+TOPICS = (
+    "invoice payment card refund tariff router wifi password account balance contract "
+    "delivery order parcel address phone number email login subscription discount bonus "
+    "installation technician appointment modem cable speed outage roaming sim limit "
+    "statement receipt autopay debt fine deposit transfer"
+).split()
+ACTIONS = "change cancel check pay renew reset restore block unblock move connect".split()
+FILLER = (
+    "open the personal account and choose the section in the menu then confirm with the code "
+    "from the message the change takes effect within a day and we send a notification"
+).split()
+
+
+def generate(count: int, seed: int = 7) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    articles = []
+    for number in range(count):
+        action, topic, other = rng.choice(ACTIONS), rng.choice(TOPICS), rng.choice(TOPICS)
+        code = f"{topic}{number}"  # a word only this article has, so each one is answerable
+        body = " ".join(rng.choices(FILLER, k=60))
+        articles.append(
+            {
+                "id": f"article-{number}",
+                "language": "en",
+                "title": f"How to {action} the {topic} {other} {code}",
+                "body": f"To {action} the {topic} {code}: {body}.",
+                "questions": [f"{action} {topic} {code}", f"how do I {action} my {code}"],
+                "tags": [topic],
+            }
+        )
+    return articles
+
+
+def run(count: int) -> dict[str, float | int | str]:
+    articles = generate(count)
+    payload = json.dumps(articles).encode()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        upgrade_database(url)
+        factory = make_session_factory(make_engine(url))
+        with factory() as session:
+            bump_version(session=session)
+            session.commit()
+        holder = IndexHolder(factory)
+        started = time.perf_counter()
+        parsed = parse_upload("bench.json", io.BytesIO(payload), max_rows=10**6, max_bytes=10**9)
+        with factory() as session:
+            report = bulk.import_articles(session=session, parsed=parsed, author="bench")
+            version = current_version(session=session)
+            session.commit()
+        stored = time.perf_counter()
+        ready = holder.refresh(version=version, timeout=3600)
+        answerable = time.perf_counter()
+        sample = random.Random(1).sample(articles, min(200, count))
+        right = sum(
+            (top := match(holder.index, str(a["questions"][1])).top) is not None  # type: ignore[index]
+            and top.article_id == a["id"]
+            for a in sample
+        )
+    return {
+        "articles": count,
+        "created": report.created,
+        "import_s": stored - started,
+        "index_s": answerable - stored,
+        "total_s": answerable - started,
+        "ready": "yes" if ready else "no",
+        "top1": f"{right}/{len(sample)}",
+    }
+
+
+def table(rows: list[dict[str, float | int | str]]) -> str:
+    lines = [
+        "| articles | parse + store (s) | index rebuild (s) | until answerable (s) | "
+        "sampled questions answered by their article |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['articles']:,} | {r['import_s']:.1f} | {r['index_s']:.1f} | "
+            f"{r['total_s']:.1f} | {r['top1']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated article counts")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    args = parser.parse_args()
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows.append(run(size))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    text = (
+        f"{machine_line()}. SQLite, through the service layer: JSON parse, validation, upsert "
+        "with a revision and an audit entry per article, one index rebuild. "
+        "`python -m scripts.bench_import`.\n\n" + table(rows)
+    )
+    print(text)
+    if not args.no_write:
+        write_section("import", "Knowledge-base import", text)
+
+
+if __name__ == "__main__":
+    main()
