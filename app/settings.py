@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     # for this worker's new index before answering, and the quality checks on save.
     kb_max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
     kb_max_import_rows: int = Field(20_000, gt=0)
-    kb_write_wait_seconds: float = Field(5.0, ge=0)
+    kb_write_wait_seconds: float = Field(10.0, ge=0)
     kb_duplicate_threshold: float = Field(0.8, gt=0, le=1)
     kb_import_check_limit: int = Field(2_000, ge=0)
 
