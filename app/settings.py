@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     kb_poll_seconds: float = Field(0.5, gt=0)
     # Sites allowed to embed the chat widget (comma-separated origins, "*" for any, "" for none).
     widget_allowed_origins: str = "*"
+    # Knowledge-base editing (docs/KNOWLEDGE_BASE.md): upload limits, how long a write waits
+    # for this worker's new index before answering, and the quality checks on save.
+    kb_max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    kb_max_import_rows: int = Field(20_000, gt=0)
+    kb_write_wait_seconds: float = Field(10.0, ge=0)
+    kb_duplicate_threshold: float = Field(0.8, gt=0, le=1)
+    kb_import_check_limit: int = Field(2_000, ge=0)
 
     # Human handoff (docs/HANDOFF.md). A claimed handoff whose operator has not answered in
     # this many minutes goes back to the queue; checked every handoff_sla_check_seconds.
@@ -94,13 +101,6 @@ class Settings(BaseSettings):
         except Exception as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
-    # Knowledge-base editing (docs/KNOWLEDGE_BASE.md): upload limits, how long a write waits
-    # for this worker's new index before answering, and the quality checks on save.
-    kb_max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
-    kb_max_import_rows: int = Field(20_000, gt=0)
-    kb_write_wait_seconds: float = Field(10.0, ge=0)
-    kb_duplicate_threshold: float = Field(0.8, gt=0, le=1)
-    kb_import_check_limit: int = Field(2_000, ge=0)
 
 
 @lru_cache
