@@ -133,6 +133,7 @@ def _process(*, session: Session, state: Any, adapter: ChannelAdapter, inbound: 
         thresholds=Thresholds(answer=settings.answer_threshold, handoff=settings.handoff_threshold),
         default_language=settings.default_language,
         chat_in=chat_in,
+        settings=settings,
     )
     payloads = adapter.answer_tap(inbound)
     if decision is not None and reply.text.strip():

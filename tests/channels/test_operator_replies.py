@@ -135,3 +135,35 @@ def test_customer_messages_during_a_handoff_get_no_bot_answer(
     with channels.app.state.session_factory() as session:  # type: ignore[attr-defined]
         conversation = session.get(Conversation, conversation_id)
         assert conversation is not None and conversation.status == "handoff"
+
+
+@pytest.mark.parametrize("channel", ["telegram", "whatsapp"])
+def test_customer_asking_for_a_person_gets_the_operators_reply_in_the_messenger(
+    channels: TestClient, platform: FakePlatform, channel: str
+) -> None:
+    from tests.factories import make_token
+
+    user = next_id()
+    if channel == "telegram":
+        tg_post(channels, tg_message(user, "I want to talk to a human operator"))
+        recipient = str(user)
+    else:
+        recipient = f"7900{user}"
+        graph_post(
+            channels,
+            "whatsapp",
+            wa_body(wa_text(recipient, "I want to talk to a human operator")),
+        )
+    deliver(channels)
+    operator = make_token(channels, "operator")
+    [waiting] = channels.get("/v1/handoffs", headers=operator).json()["items"]
+    assert channels.post(f"/v1/handoffs/{waiting['id']}/claim", headers=operator).status_code == 200
+    sent_before = len(platform.sent())
+    response = channels.post(
+        f"/v1/handoffs/{waiting['id']}/messages", json={"text": REPLY}, headers=operator
+    )
+    assert response.status_code == 201
+    deliver(channels)
+    assert [(to, text) for _, to, text in _received(platform, channel)[sent_before:]] == [
+        (recipient, REPLY)
+    ]
