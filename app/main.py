@@ -42,6 +42,9 @@ BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
 
 def _seed(session_factory, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     with session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Workers start together: one seeds, the others wait and then find it done.
+            session.execute(text("SELECT pg_advisory_xact_lock(724312)"))
         first_start = session.get(KnowledgeBaseState, 1) is None
         if first_start:
             bump_version(session=session)
