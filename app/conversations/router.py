@@ -39,6 +39,9 @@ def chat(
         settings=settings,
         now=now,
     )
+    # Commit before the response goes out: SessionDep's own commit runs after it is sent, and
+    # the widget's next request (messages, events, the operator queue) must see this turn.
+    session.commit()
     if decision is None:  # a person has the conversation; the bot stays silent
         return ChatResponse(
             conversation_id=conversation.id,

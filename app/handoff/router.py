@@ -28,6 +28,12 @@ from app.handoff.schemas import (
 router = APIRouter(prefix="/v1", tags=["handoff"])
 
 
+def _commit(session: SessionDep) -> None:
+    """Commit before the response goes out: a yield dependency's own commit runs only after
+    the response is sent, so a client's next request could miss this write."""
+    session.commit()
+
+
 # The customer: no token; the unguessable conversation id is the capability.
 
 
@@ -50,6 +56,7 @@ def request_person(
         now=now,
     )
     response.status_code = 201 if created else 200
+    _commit(session)
     return CustomerHandoffOut(
         handoff_id=handoff.id,
         conversation_id=conversation_id,
@@ -84,6 +91,7 @@ def rate(conversation_id: str, body: RatingIn, session: SessionDep) -> RatingOut
     handoff = service.rate(
         session=session, conversation_id=conversation_id, score=body.score, comment=body.comment
     )
+    _commit(session)
     return RatingOut(handoff_id=handoff.id, score=body.score)
 
 
@@ -112,6 +120,7 @@ def claim(handoff_id: int, session: SessionDep, operator: OperatorDep, now: NowD
     handoff = service.claim(
         session=session, handoff_id=handoff_id, operator_name=operator.name, now=now
     )
+    _commit(session)
     return handoff_out(session=session, handoff=handoff)
 
 
@@ -132,6 +141,7 @@ def send_message(
         article_id=body.article_id,
         now=now,
     )
+    _commit(session)
     return MessageOut.model_validate(message)
 
 
@@ -144,6 +154,7 @@ def release(handoff_id: int, session: SessionDep, operator: OperatorDep, now: No
         role=operator.role,
         now=now,
     )
+    _commit(session)
     return handoff_out(session=session, handoff=handoff)
 
 
@@ -165,6 +176,7 @@ def resolve(
         note=body.note,
         now=now,
     )
+    _commit(session)
     return handoff_out(session=session, handoff=handoff)
 
 
@@ -216,7 +228,7 @@ def approve_suggestion(
         phrasing=body.phrasing if body else None,
     )
     out = SuggestionOut.model_validate(suggestion)
-    session.commit()  # commit first, then rebuild, as the editor API does
+    _commit(session)  # commit first, then rebuild, as the editor API does
     request.app.state.kb_index.rebuild_now()
     return out
 
@@ -224,4 +236,5 @@ def approve_suggestion(
 @router.post("/kb/suggestions/{suggestion_id}/reject", response_model=SuggestionOut)
 def reject_suggestion(suggestion_id: int, session: SessionDep, editor: EditorDep) -> SuggestionOut:
     suggestion = learning.reject(session=session, suggestion_id=suggestion_id, by=editor.name)
+    _commit(session)
     return SuggestionOut.model_validate(suggestion)
