@@ -1,6 +1,6 @@
 """What the customer is told about the queue, in their language."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from math import ceil
 
 from app.handoff.hours import BusinessHours
@@ -85,10 +85,3 @@ def queue_notice(
         )
     minutes = max(1, ceil(position * minutes_per_customer))
     return text("queue", language).format(position=position, minutes=minutes)
-
-
-def expected_answer_at(
-    *, position: int, minutes_per_customer: float, hours: BusinessHours, now: datetime
-) -> datetime:
-    start = hours.next_opening(now)
-    return start + timedelta(minutes=position * minutes_per_customer)
