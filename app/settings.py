@@ -50,8 +50,8 @@ class Settings(BaseSettings):
 
     # Confidence zones: at or above answer_threshold the bot answers; between the two it offers
     # choices; below handoff_threshold it hands off. Defaults come from scripts/evaluate.py.
-    answer_threshold: float = Field(0.5, ge=0, le=1)
-    handoff_threshold: float = Field(0.2, ge=0, le=1)
+    answer_threshold: float = Field(0.55, ge=0, le=1)
+    handoff_threshold: float = Field(0.25, ge=0, le=1)
     default_language: str = "en"
 
     max_message_chars: int = Field(4000, gt=0)

@@ -65,6 +65,14 @@ def clarify_reply(language: str, choices: tuple[Candidate, ...]) -> str:
 
 
 def answer_with(article: ArticleDoc, language: str, confidence: float = 1.0) -> Decision:
+    if article.always_handoff:  # picked from the choices, but a person handles it
+        return Decision(
+            status="handoff",
+            reply=message("article_requires_person", language),
+            confidence=confidence,
+            language=language,
+            reason="article_requires_person",
+        )
     return Decision(
         status="answered",
         reply=article.body or article.title,

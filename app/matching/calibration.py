@@ -67,12 +67,13 @@ class Calibrator:
 
 def _held_out_rows(index: SearchIndex, limit: int, rng: np.random.Generator) -> list[int]:
     """Rows whose article keeps something to match on when they are left out."""
-    counts = np.bincount(index.row_article, minlength=len(index.docs))
+    phrasing = index.row_is_phrasing
+    counts = np.bincount(index.row_article[phrasing], minlength=len(index.docs))
     has_body = np.asarray(index.bodies.getnnz(axis=1) > 0)
     eligible = [
         row
         for row, article in enumerate(index.row_article)
-        if counts[article] >= 2 or has_body[article]
+        if phrasing[row] and (counts[article] >= 2 or has_body[article])
     ]
     rng.shuffle(eligible)
     taken: list[int] = []
@@ -149,10 +150,10 @@ def fit_calibrator(index: SearchIndex) -> Calibrator:
     if len(held) < MIN_SAMPLES or len(index.docs) < GROUPS + 1:
         return Calibrator.default()
     sampler = _Sampler(index)
-    all_rows = np.arange(index.phrasings.shape[0])
     fold = None
+    phrasing_rows = np.flatnonzero(index.row_is_phrasing)
     if index.classifier is not None:
-        keep = np.setdiff1d(all_rows, held)
+        keep = np.setdiff1d(phrasing_rows, held)
         fold = PhrasingClassifier.fit(
             index.phrasings[keep], index.row_article[keep], len(index.docs)
         )
@@ -164,7 +165,7 @@ def fit_calibrator(index: SearchIndex) -> Calibrator:
         hidden_rows = np.flatnonzero(np.isin(index.row_article, hidden_articles))
         classifier = None
         if index.classifier is not None:
-            keep = np.setdiff1d(all_rows, hidden_rows)
+            keep = np.setdiff1d(phrasing_rows, hidden_rows)
             classifier = PhrasingClassifier.fit(
                 index.phrasings[keep], index.row_article[keep], len(index.docs)
             )

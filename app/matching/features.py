@@ -15,9 +15,28 @@ from sklearn.preprocessing import normalize as l2_normalize
 
 from app.matching.normalize import Normalized
 
+# Function words. A classifier learns how much they matter; plain retrieval over thin articles
+# has only IDF, and there "how to get a promised payment" must not match "Getting a refund"
+# on "get" and "a".
+STOPWORDS = frozenset(
+    """
+    и в во на не что как я мне меня мой моя мое мои с со а но у к ко по из за от до для о об
+    же ли бы это этот эта то та ты вы вас вам ваш ваша ваше он она они мы нас нам его ее их
+    там тут так уже еще есть быть был была было можно нужно надо ну вот да или если чтобы
+    когда где какой какая какие пожалуйста здравствуйте подскажите скажите хочу
+    the a an of to in on at for by with from is are was were be been am i me my you your
+    we our it its this that these those and or but if so do does did can could would should
+    will shall please how what where when which there here get got want need
+    """.split()
+)
 
-def word_features(normalized: Normalized) -> list[str]:
-    stems = normalized.stems
+
+def word_features(normalized: Normalized, stopwords: frozenset[str] = frozenset()) -> list[str]:
+    stems = [
+        s for s, w in zip(normalized.stems, normalized.words, strict=True) if w not in stopwords
+    ]
+    if not stems:  # a message of function words only still has to match something
+        stems = list(normalized.stems)
     return [*stems, *(f"{a}_{b}" for a, b in itertools.pairwise(stems))]
 
 
@@ -30,9 +49,13 @@ class FeatureSpace:
     word: TfidfVectorizer
     char: TfidfVectorizer
     char_weight: float
+    stopwords: frozenset[str]
 
     @classmethod
-    def fit(cls, texts: Sequence[Normalized], *, char_weight: float) -> "FeatureSpace":
+    def fit(
+        cls, texts: Sequence[Normalized], *, char_weight: float, drop_stopwords: bool
+    ) -> "FeatureSpace":
+        stopwords = STOPWORDS if drop_stopwords else frozenset()
         word = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
         char = TfidfVectorizer(
             analyzer="char_wb",
@@ -42,12 +65,12 @@ class FeatureSpace:
             max_features=300_000,
             dtype=np.float32,
         )
-        word.fit([word_features(t) for t in texts])
+        word.fit([word_features(t, stopwords) for t in texts])
         char.fit([t.text for t in texts])
-        return cls(word=word, char=char, char_weight=char_weight)
+        return cls(word=word, char=char, char_weight=char_weight, stopwords=stopwords)
 
     def transform(self, texts: Sequence[Normalized]) -> sp.csr_matrix:
-        words = self.word.transform([word_features(t) for t in texts])
+        words = self.word.transform([word_features(t, self.stopwords) for t in texts])
         chars = self.char.transform([t.text for t in texts])
         stacked = sp.hstack([words, chars * self.char_weight], format="csr", dtype=np.float32)
         return l2_normalize(stacked, copy=False)

@@ -25,9 +25,12 @@ BODY_CHARS = 3000  # the opening of a long body says what it is about; the rest 
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
     body_weight: float = 0.75
+    body_bonus: float = 0.4
+    passage_weight: float = 0.85
+    max_passages: int = 20
     char_weight: float = 1.0
     classifier: str = "auto"  # auto, always or never
-    classifier_weight: float = 0.6
+    classifier_weight: float = 0.9
     fuzzy_weight: float = 0.1
     other_language_factor: float = 0.85
     shortlist: int = 8
@@ -44,6 +47,21 @@ class Ranking:
     classifier: np.ndarray  # classifier probability of each (zeros without a classifier)
     fuzzy: np.ndarray
     best_rows: np.ndarray  # the phrasing row that matched best, per short-listed article
+
+
+MARKUP = re.compile(r"[*_`#>|]+|!?\[([^\]]*)\]\([^)]*\)")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_passages(body: str, limit: int) -> list[str]:
+    """Paragraphs, list items and sentences of a body: a question often matches just one."""
+    passages: list[str] = []
+    for line in body.splitlines():
+        text = MARKUP.sub(lambda m: m.group(1) or " ", line).strip(" -–•\t0123456789.)")
+        for sentence in SENTENCE_END.split(text):
+            if len(WORD.findall(sentence)) >= 2:
+                passages.append(sentence.strip())
+    return list(dict.fromkeys(passages))[:limit]
 
 
 def _vocabulary(docs: Sequence[ArticleDoc], synonyms: Mapping[str, str]) -> set[str]:
@@ -68,6 +86,7 @@ class SearchIndex:
         phrasings: sp.csr_matrix,
         phrasing_norms: tuple[Normalized, ...],
         row_article: np.ndarray,
+        row_weight: np.ndarray,
         bodies: sp.csr_matrix,
         classifier: PhrasingClassifier | None,
         body_words: tuple[tuple[str, ...], ...] = (),
@@ -86,6 +105,9 @@ class SearchIndex:
         self.phrasing_texts = tuple(n.text for n in phrasing_norms)
         self.phrasing_words = tuple(frozenset(n.words) for n in phrasing_norms)
         self.row_article = row_article
+        # 1 for a title or question; passage_weight for a passage of the body.
+        self.row_weight = row_weight
+        self.row_is_phrasing = row_weight >= 1.0
         self.row_starts = np.flatnonzero(np.r_[True, row_article[1:] != row_article[:-1]])
         self.bodies = bodies
         self.classifier = classifier
@@ -115,22 +137,39 @@ class SearchIndex:
         synonyms = dict(synonyms or {})
         docs = tuple(docs)
         normalizer = Normalizer(_vocabulary(docs, synonyms), synonyms)
+        if not docs:
+            return cls._empty(version, normalizer, config)
         rows: list[Normalized] = []
         row_article: list[int] = []
+        row_weight: list[float] = []
         for position, doc in enumerate(docs):
             for text in dict.fromkeys((doc.title, *doc.questions)):
                 rows.append(normalizer.normalize(text))
                 row_article.append(position)
+                row_weight.append(1.0)
+            for passage in split_passages(doc.body[:BODY_CHARS], config.max_passages):
+                rows.append(normalizer.normalize(passage))
+                row_article.append(position)
+                row_weight.append(config.passage_weight)
         bodies = [normalizer.normalize(doc.body[:BODY_CHARS]) for doc in docs]
-        if not docs:
-            return cls._empty(version, normalizer, config)
-        space = FeatureSpace.fit(rows + bodies, char_weight=config.char_weight)
+        weights = np.asarray(row_weight, dtype=np.float32)
+        phrasing_count = int((weights >= 1.0).sum())
+        wants_classifier = _wants_classifier(config, len(docs), phrasing_count)
+        fit_on = rows + bodies
+        if not wants_classifier:  # the classifier learns weights; retrieval leans on IDF
+            fit_on = _article_texts(rows, labels_of(row_article), bodies)
+        space = FeatureSpace.fit(
+            fit_on, char_weight=config.char_weight, drop_stopwords=not wants_classifier
+        )
         phrasing_matrix = space.transform(rows)
         body_matrix = space.transform(bodies)
         labels = np.asarray(row_article, dtype=np.int32)
         classifier = None
-        if _wants_classifier(config, len(docs), len(rows)):
-            classifier = PhrasingClassifier.fit(phrasing_matrix, labels, len(docs))
+        if wants_classifier:
+            phrasing = weights >= 1.0
+            classifier = PhrasingClassifier.fit(
+                phrasing_matrix[phrasing], labels[phrasing], len(docs)
+            )
         index = cls(
             version=version,
             docs=docs,
@@ -140,6 +179,7 @@ class SearchIndex:
             phrasings=phrasing_matrix,
             phrasing_norms=tuple(rows),
             row_article=labels,
+            row_weight=weights,
             bodies=body_matrix,
             classifier=classifier,
             body_words=tuple(b.words for b in bodies),
@@ -159,6 +199,7 @@ class SearchIndex:
             phrasings=sp.csr_matrix((0, 0), dtype=np.float32),
             phrasing_norms=(),
             row_article=np.zeros(0, dtype=np.int32),
+            row_weight=np.zeros(0, dtype=np.float32),
             bodies=sp.csr_matrix((0, 0), dtype=np.float32),
             classifier=None,
         )
@@ -190,12 +231,14 @@ class SearchIndex:
     ) -> Ranking:
         """Scores every article for one query. Masks let calibration leave phrasings out."""
         config = self.config
-        phrasing_sims = (vector @ self._phrasings_by_feature).toarray().ravel()
+        phrasing_sims = (vector @ self._phrasings_by_feature).toarray().ravel() * self.row_weight
         if len(masked_rows):
             phrasing_sims[np.asarray(masked_rows)] = 0.0
         best_phrasing = np.maximum.reduceat(phrasing_sims, self.row_starts)
-        body_sims = (vector @ self._bodies_by_feature).toarray().ravel() * config.body_weight
-        retrieval = np.maximum(best_phrasing, body_sims)
+        body_sims = (vector @ self._bodies_by_feature).toarray().ravel()
+        retrieval = np.maximum(best_phrasing, body_sims * config.body_weight)
+        if config.body_bonus:
+            retrieval += config.body_bonus * body_sims
         classifier = classifier if classifier is not None else self.classifier
         if classifier is not None:
             probabilities = classifier.probabilities(vector)
@@ -264,6 +307,30 @@ class SearchIndex:
                 )
             )
         return tuple(result)
+
+
+def labels_of(row_article: list[int]) -> np.ndarray:
+    return np.asarray(row_article, dtype=np.int32)
+
+
+def _article_texts(
+    rows: Sequence[Normalized], row_article: np.ndarray, bodies: Sequence[Normalized]
+) -> list[Normalized]:
+    """One document per article for fitting IDF: a word that names an article's topic is
+    rare across articles even when that article repeats it in every passage."""
+    parts: list[list[Normalized]] = [[body] for body in bodies]
+    for row, article in zip(rows, row_article, strict=True):
+        parts[article].append(row)
+    return [
+        Normalized(
+            text=" ".join(p.text for p in group),
+            words=tuple(w for p in group for w in p.words),
+            stems=tuple(s for p in group for s in p.stems),
+            language=None,
+            conversions=(),
+        )
+        for group in parts
+    ]
 
 
 def _word_counts(

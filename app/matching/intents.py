@@ -1,7 +1,7 @@
 """Small talk and handoff intents, matched with the same engine as the knowledge base."""
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -17,6 +17,7 @@ class Intent:
     kind: str  # smalltalk or handoff
     examples: dict[str, tuple[str, ...]]
     replies: dict[str, tuple[str, ...]]
+    keywords: tuple[str, ...] = ()
 
     def reply(self, language: str | None, default_language: str = "en") -> str:
         options = self.replies.get(language or default_language) or self.replies.get(
@@ -37,13 +38,24 @@ def load_intents(directory: str | Path) -> list[Intent]:
                 kind=str(data.get("kind", "smalltalk")),
                 examples={k: tuple(v or ()) for k, v in (data.get("examples") or {}).items()},
                 replies={k: tuple(v or ()) for k, v in (data.get("replies") or {}).items()},
+                keywords=tuple(
+                    str(word) for words in (data.get("keywords") or {}).values() for word in words
+                ),
             )
         )
     return intents
 
 
+# The confidence a keyword hit lends an intent (still weighed against the knowledge base).
+KEYWORD_CONFIDENCE = 0.85
+
+
 class IntentMatcher:
-    """One small index per language-agnostic intent set; a document per intent and language."""
+    """One small index over all intents: a document per intent and language.
+
+    Examples teach the classifier; keywords are a safety net for the intents that must never be
+    missed (a request for a person): a message that names one is taken as that intent.
+    """
 
     def __init__(self, intents: list[Intent]) -> None:
         self.intents = {intent.name: intent for intent in intents}
@@ -60,9 +72,19 @@ class IntentMatcher:
         ]
         # Intents are short phrases: no body, and a classifier over many examples works well.
         self.index = SearchIndex.build(docs, config=IndexConfig(classifier="auto"))
+        normalize = self.index.normalizer.normalize
+        self._keywords = {
+            intent.name: frozenset(w for word in intent.keywords for w in normalize(word).words)
+            for intent in intents
+            if intent.keywords
+        }
 
     def match(self, text: str, *, language: str | None = None) -> tuple[Intent | None, Match]:
         result = match(self.index, text, language=language, top=1)
+        words = set(self.index.normalizer.normalize(text).words)
+        for name, keywords in self._keywords.items():
+            if words & keywords and result.confidence < KEYWORD_CONFIDENCE:
+                return self.intents[name], replace(result, confidence=KEYWORD_CONFIDENCE)
         if result.top is None:
             return None, result
         return self.intents[result.top.article_id.split(":", 1)[0]], result

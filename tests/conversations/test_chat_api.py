@@ -180,3 +180,9 @@ def test_someone_elses_conversation_is_refused(client: TestClient) -> None:
         },
     )
     assert response.status_code == 409
+
+
+def test_picking_an_article_that_needs_a_person_hands_off(client: TestClient) -> None:
+    reply = chat(client, "whatever", choice="contract-termination-ru")
+    assert reply["status"] == "handoff"
+    assert reply["article"] is None
