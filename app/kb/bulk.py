@@ -188,7 +188,7 @@ def _write(
         if changed:
             session.execute(update(Article), changed)
         history = [
-            revisions.make_revision(
+            revisions.revision_values(
                 article_id=article_id,
                 number=numbers[article_id],
                 action="updated" if before else "created",
@@ -199,32 +199,16 @@ def _write(
             )
             for article_id, after, before in chunk
         ]
-        session.execute(
-            insert(ArticleRevision),
-            [
-                {
-                    "article_id": r.article_id,
-                    "number": r.number,
-                    "action": r.action,
-                    "source": r.source,
-                    "author": r.author,
-                    "created_at": now,
-                    "changed": r.changed,
-                    "diff": r.diff,
-                    "content": r.content,
-                }
-                for r in history
-            ],
-        )
+        session.execute(insert(ArticleRevision), [{**r, "created_at": now} for r in history])
         session.execute(
             insert(AuditEntry),
             [
                 {
                     "created_at": now,
                     "author": author,
-                    "action": f"article.{r.action}",
-                    "target": r.article_id,
-                    "details": {"revision": r.number, "source": source, "changed": r.changed},
+                    "action": f"article.{r['action']}",
+                    "target": r["article_id"],
+                    "details": {"revision": r["number"], "source": source, "changed": r["changed"]},
                 }
                 for r in history
             ],

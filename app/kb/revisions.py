@@ -33,7 +33,11 @@ def content_of(article: Article) -> dict[str, Any]:
 
 
 def _size(value: Any) -> int:
-    return len(value) if isinstance(value, str) else len(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(len(str(item)) + 4 for item in value)
+    return len(json.dumps(value, ensure_ascii=False))
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
@@ -70,7 +74,7 @@ def next_numbers(*, session: Session, article_ids: Iterable[str]) -> dict[str, i
     return numbers
 
 
-def make_revision(
+def revision_values(
     *,
     article_id: str,
     number: int,
@@ -79,18 +83,23 @@ def make_revision(
     author: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> ArticleRevision:
+) -> dict[str, Any]:
+    """The column values of one revision (bulk imports insert these directly)."""
     changes = diff(before, after)
-    return ArticleRevision(
-        article_id=article_id,
-        number=number,
-        action=action,
-        source=source,
-        author=author,
-        changed=list(changes),
-        diff=changes,
-        content=after if after is not None else (before or {}),
-    )
+    return {
+        "article_id": article_id,
+        "number": number,
+        "action": action,
+        "source": source,
+        "author": author,
+        "changed": list(changes),
+        "diff": changes,
+        "content": after if after is not None else (before or {}),
+    }
+
+
+def make_revision(**values: Any) -> ArticleRevision:
+    return ArticleRevision(**revision_values(**values))
 
 
 def list_revisions(*, session: Session, article_id: str) -> list[ArticleRevision]:

@@ -16,12 +16,15 @@ def _element_lines(text: str) -> list[int]:
     lines: list[int] = []
     position = text.index("[") + 1
     whitespace = " \t\r\n"
+    line, counted = 1, 0  # newlines are counted once, from where the last count stopped
     while True:
         while text[position] in whitespace:
             position += 1
         if text[position] == "]":
             return lines
-        lines.append(text.count("\n", 0, position) + 1)
+        line += text.count("\n", counted, position)
+        counted = position
+        lines.append(line)
         _, position = _DECODER.raw_decode(text, position)
         while text[position] in whitespace:
             position += 1
