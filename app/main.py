@@ -8,6 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.analytics.prometheus import install_metrics
+from app.analytics.rollup import refresh_loop
+from app.analytics.router import metrics_router
+from app.analytics.router import router as analytics_router
 from app.auth.router import router as auth_router
 from app.channels.outbox import outbox_background
 from app.channels.router import router as channels_router
@@ -30,13 +34,23 @@ from app.web.router import router as web_router
 MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
 
 # One router per domain; add a domain's router here.
-ROUTERS = [chat_router, kb_router, auth_router, web_router, channels_router, handoff_router]
+ROUTERS = [
+    chat_router,
+    kb_router,
+    auth_router,
+    web_router,
+    channels_router,
+    handoff_router,
+    analytics_router,
+    metrics_router,
+]
 # Work a domain runs while the app is up (outbox sender, handoff timers, event listeners):
 # each is an async context manager factory taking the app, entered after the index is loaded.
 BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
     sla_requeue,
     watch_kb_version,
     outbox_background,
+    refresh_loop,
 ]
 
 
@@ -83,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
     install_widget_cors(app)
+    install_metrics(app)
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]

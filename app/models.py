@@ -1,5 +1,13 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.analytics.models import (
+    ArticleFacts,
+    ContentGap,
+    ConversationFacts,
+    DailyRollup,
+    DirtyConversation,
+    HandoffFacts,
+)
 from app.auth.models import ApiToken
 from app.channels.models import InboundEvent, OutboxMessage
 from app.conversations.models import Conversation, Feedback, Message
@@ -17,13 +25,19 @@ from app.kb.models import (
 __all__ = [
     "ApiToken",
     "Article",
+    "ArticleFacts",
     "ArticleRevision",
     "AuditEntry",
     "Base",
+    "ContentGap",
     "Conversation",
+    "ConversationFacts",
+    "DailyRollup",
+    "DirtyConversation",
     "Event",
     "Feedback",
     "Handoff",
+    "HandoffFacts",
     "InboundEvent",
     "KnowledgeBaseState",
     "Message",

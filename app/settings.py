@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # How often server-sent event streams poll the database for news.
     events_poll_seconds: float = Field(0.4, gt=0)
 
+    # Analytics (docs/METRICS.md). Savings in the summary: operator minutes one ticket takes,
+    # and a comparison price per automated resolution (what a vendor would charge), in currency.
+    minutes_per_ticket: float = Field(8.0, ge=0)
+    price_per_automated_resolution: float = Field(0.99, ge=0)
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    # How often each worker folds new conversations into the roll-ups (queries also do it).
+    analytics_refresh_seconds: float = Field(10.0, gt=0)
+
     @field_validator("business_hours")
     @classmethod
     def _valid_business_hours(cls, value: str) -> str:

@@ -1,0 +1,465 @@
+"""Keeping the analytics tables current.
+
+1. A session listener notes every conversation whose messages, feedback, handoffs or events
+   change, in `analytics_dirty`, inside the same transaction as the change.
+2. `catch_up` (run by a background loop in every worker, and before each analytics query)
+   recomputes those conversations' facts and the daily roll-ups of the days they touch, plus
+   the days whose time-dependent counts (24 h / 7 day windows) have moved since.
+3. `rebuild` recomputes everything from the source tables (bulk loads, the benchmark).
+
+Writers are serialised (a PostgreSQL advisory lock, `BEGIN IMMEDIATE` on SQLite), and every
+step is a recomputation, so running it twice or in two workers gives the same rows.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import date, datetime
+from itertools import chain
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import case, delete, event, func, insert, or_, select, type_coerce
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.analytics import metrics
+from app.analytics.models import (
+    ArticleFacts,
+    ConversationFacts,
+    DailyRollup,
+    DirtyConversation,
+    HandoffFacts,
+)
+from app.analytics.outcomes import log_handoff_outcomes
+from app.conversations.models import Conversation, Feedback, Message
+from app.db import UTCDateTime, utcnow
+from app.handoff.models import Event, Handoff
+
+log = logging.getLogger("answerdesk.analytics")
+BATCH = 500
+CATCH_UP_LIMIT = 5_000  # conversations per call; the background loop takes the rest
+LOCK_KEY = 724316
+
+
+# 1. Noting changes -----------------------------------------------------------------------
+
+
+def _changed_conversations(session: Session) -> set[str]:
+    ids: set[str] = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Conversation):
+            ids.add(obj.id)
+        elif isinstance(obj, Message | Feedback | Handoff | Event) and obj.conversation_id:
+            ids.add(obj.conversation_id)
+    return ids
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    ids = _changed_conversations(session)
+    log_handoff_outcomes(session)
+    if ids:
+        now = utcnow()
+        session.connection().execute(
+            insert(DirtyConversation.__table__),
+            [{"conversation_id": i, "created_at": now} for i in sorted(ids)],
+        )
+
+
+if not event.contains(Session, "after_flush", _after_flush):
+    event.listen(Session, "after_flush", _after_flush)
+
+
+# 2. Recomputing facts --------------------------------------------------------------------
+
+
+def _load(session: Session, ids: Sequence[str]) -> dict[str, Any]:
+    conversations = list(session.scalars(select(Conversation).where(Conversation.id.in_(ids))))
+    messages: dict[str, list[metrics.MessageEvent]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            Message.conversation_id,
+            Message.id,
+            Message.role,
+            Message.status,
+            Message.reason,
+            Message.article_id,
+            Message.created_at,
+            Message.details,
+        )
+        .where(Message.conversation_id.in_(ids))
+        .order_by(Message.conversation_id, Message.id)
+    ):
+        messages[row[0]].append(metrics.MessageEvent(*row[1:7], details=row[7] or {}))
+    feedback: dict[str, list[metrics.FeedbackEvent]] = defaultdict(list)
+    for row in session.execute(
+        select(Feedback.conversation_id, Feedback.message_id, Feedback.value, Feedback.created_at)
+        .where(Feedback.conversation_id.in_(ids))
+        .order_by(Feedback.id)
+    ):
+        feedback[row[0]].append(metrics.FeedbackEvent(*row[1:]))
+    handoffs: dict[str, list[metrics.HandoffEvent]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            Handoff.conversation_id,
+            Handoff.id,
+            Handoff.reason,
+            Handoff.created_at,
+            Handoff.first_response_at,
+            Handoff.resolved_at,
+            Handoff.rating,
+            Handoff.trigger_message_id,
+        )
+        .where(Handoff.conversation_id.in_(ids))
+        .order_by(Handoff.id)
+    ):
+        handoffs[row[0]].append(metrics.HandoffEvent(*row[1:]))
+    users = {c.user_id for c in conversations}
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    for user_id, created_at in session.execute(
+        select(Conversation.user_id, Conversation.created_at).where(Conversation.user_id.in_(users))
+    ):
+        starts[user_id].append(created_at)
+    return {
+        "conversations": conversations,
+        "messages": messages,
+        "feedback": feedback,
+        "handoffs": handoffs,
+        "starts": starts,
+    }
+
+
+def _next_contact(starts: list[datetime], after: datetime) -> datetime | None:
+    return min((s for s in starts if s > after), default=None)
+
+
+def _seconds(later: datetime | None, earlier: datetime) -> float | None:
+    return None if later is None else max((later - earlier).total_seconds(), 0.0)
+
+
+def _rows_for(data: dict[str, Any], now: datetime) -> tuple[list[dict], list[dict], list[dict]]:
+    facts_rows, article_rows, handoff_rows = [], [], []
+    for conversation in data["conversations"]:
+        started = conversation.created_at
+        channel, language = conversation.channel, conversation.language or ""
+        handoffs = data["handoffs"][conversation.id]
+        next_contact = _next_contact(data["starts"][conversation.user_id], started)
+        facts = metrics.conversation_facts(
+            messages=data["messages"][conversation.id],
+            feedback=data["feedback"][conversation.id],
+            handoffs=handoffs,
+            next_contact_at=next_contact,
+        )
+        common = {"started_at": started, "channel": channel, "language": language}
+        facts_rows.append(
+            {
+                "conversation_id": conversation.id,
+                **common,
+                "day": started.date(),
+                "hour": started.replace(minute=0, second=0, microsecond=0),
+                "user_id": conversation.user_id,
+                "kb_questions": facts.kb_questions,
+                "has_kb_question": facts.has_kb_question,
+                "smalltalk_only": facts.smalltalk_only,
+                "direct_handoff": facts.direct_handoff,
+                "handed_off": facts.handed_off,
+                "deflected": facts.deflected,
+                "clarify_replies": facts.clarify_replies,
+                "clarify_taken": facts.clarify_taken,
+                "thumbs_up": facts.thumbs_up,
+                "thumbs_down": facts.thumbs_down,
+                "rating_sum": facts.rating_sum,
+                "rating_count": facts.rating_count,
+                "final_answer_at": facts.final_answer_at,
+                "auto_settles_at": facts.auto_settles_at,
+                "durable_settles_at": facts.durable_settles_at,
+                "next_contact_at": next_contact,
+                "updated_at": now,
+            }
+        )
+        for article_id, counts in facts.articles.items():
+            article_rows.append(
+                {
+                    "conversation_id": conversation.id,
+                    "article_id": article_id,
+                    **common,
+                    "served": counts.served,
+                    "thumbs_up": counts.thumbs_up,
+                    "thumbs_down": counts.thumbs_down,
+                    "handoffs_after": counts.handoffs_after,
+                }
+            )
+        for handoff in handoffs:
+            handoff_rows.append(
+                {
+                    "handoff_id": handoff.id,
+                    "conversation_id": conversation.id,
+                    **common,
+                    "reason": handoff.reason,
+                    "first_response_seconds": _seconds(
+                        handoff.first_response_at, handoff.created_at
+                    ),
+                    "resolution_seconds": _seconds(handoff.resolved_at, handoff.created_at),
+                }
+            )
+    return facts_rows, article_rows, handoff_rows
+
+
+def refresh_conversations(
+    *, session: Session, conversation_ids: Iterable[str], now: datetime, replace: bool = True
+) -> set[date]:
+    """Recomputes these conversations' facts; returns the days whose roll-ups changed."""
+    ids = sorted(set(conversation_ids))
+    days: set[date] = set()
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        if replace:
+            days.update(
+                session.scalars(
+                    select(ConversationFacts.day).where(
+                        ConversationFacts.conversation_id.in_(chunk)
+                    )
+                )
+            )
+            for model in (ConversationFacts, ArticleFacts, HandoffFacts):
+                session.execute(delete(model).where(model.conversation_id.in_(chunk)))
+        facts_rows, article_rows, handoff_rows = _rows_for(_load(session, chunk), now)
+        for model, rows in (
+            (ConversationFacts, facts_rows),
+            (ArticleFacts, article_rows),
+            (HandoffFacts, handoff_rows),
+        ):
+            if rows:
+                session.execute(insert(model), rows)
+        days.update(row["day"] for row in facts_rows)
+    return days
+
+
+def _earlier_of_same_customers(session: Session, conversation_ids: Sequence[str]) -> set[str]:
+    """A new conversation is a new contact for the customer's earlier ones (durable rate)."""
+    found: set[str] = set()
+    for start in range(0, len(conversation_ids), BATCH):
+        chunk = conversation_ids[start : start + BATCH]
+        new = session.execute(
+            select(ConversationFacts.user_id, ConversationFacts.started_at).where(
+                ConversationFacts.conversation_id.in_(chunk)
+            )
+        ).all()
+        for user_id, started in new:
+            found.update(
+                session.scalars(
+                    select(ConversationFacts.conversation_id).where(
+                        ConversationFacts.user_id == user_id,
+                        ConversationFacts.started_at < started,
+                        or_(
+                            ConversationFacts.next_contact_at.is_(None),
+                            ConversationFacts.next_contact_at > started,
+                        ),
+                    )
+                )
+            )
+    return found - set(conversation_ids)
+
+
+# 3. Daily roll-ups -----------------------------------------------------------------------
+
+
+def fact_sums(now: datetime) -> list[Any]:
+    """The roll-up columns as SQL aggregates over ConversationFacts, in metrics.COUNTS order."""
+    f = ConversationFacts
+    settled = [
+        func.coalesce(func.sum(case((column <= now, 1), else_=0)), 0)
+        for column in (f.auto_settles_at, f.durable_settles_at)
+    ]
+    plain = [
+        func.count(),
+        *(
+            func.coalesce(func.sum(column), 0)
+            for column in (
+                f.has_kb_question,
+                f.smalltalk_only,
+                f.direct_handoff,
+                f.handed_off,
+                f.deflected,
+                f.kb_questions,
+                f.clarify_replies,
+                f.clarify_taken,
+                f.thumbs_up,
+                f.thumbs_down,
+                f.rating_sum,
+                f.rating_count,
+            )
+        ),
+    ]
+    return [*plain, *settled]
+
+
+def _next_change(now: datetime) -> list[Any]:
+    f = ConversationFacts
+    return [
+        type_coerce(func.min(case((column > now, column), else_=None)), UTCDateTime)
+        for column in (f.auto_settles_at, f.durable_settles_at)
+    ]
+
+
+def recompute_days(*, session: Session, days: Iterable[date] | None, now: datetime) -> int:
+    """Rewrites the roll-up rows of these days (all days when None); returns rows written."""
+    f = ConversationFacts
+    wanted = None if days is None else sorted(set(days))
+    chunks: list[list[date] | None] = (
+        [None] if wanted is None else [wanted[i : i + 200] for i in range(0, len(wanted), 200)]
+    )
+    written = 0
+    for chunk in chunks:
+        query = select(f.day, f.channel, f.language, *fact_sums(now), *_next_change(now))
+        if chunk is not None:
+            query = query.where(f.day.in_(chunk))
+            session.execute(delete(DailyRollup).where(DailyRollup.day.in_(chunk)))
+        else:
+            session.execute(delete(DailyRollup))
+        rows = []
+        for row in session.execute(query.group_by(f.day, f.channel, f.language)):
+            counts = dict(zip(metrics.COUNTS, row[3:18], strict=True))
+            changes = [c for c in row[18:20] if c is not None]
+            rows.append(
+                {
+                    "day": row[0],
+                    "channel": row[1],
+                    "language": row[2],
+                    **{k: int(v) for k, v in counts.items()},
+                    "next_change_at": min(changes) if changes else None,
+                    "computed_at": now,
+                }
+            )
+        if rows:
+            session.execute(insert(DailyRollup), rows)
+        written += len(rows)
+    return written
+
+
+# Running it ------------------------------------------------------------------------------
+
+
+def _write_lock(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
+    else:  # take the write lock first, so the reads below see the latest commit
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _stale_days(session: Session, now: datetime) -> set[date]:
+    return set(
+        session.scalars(
+            select(DailyRollup.day)
+            .where(or_(DailyRollup.next_change_at <= now, DailyRollup.computed_at > now))
+            .distinct()
+        )
+    )
+
+
+def has_work(*, session: Session, now: datetime) -> bool:
+    if session.scalar(select(DirtyConversation.id).limit(1)) is not None:
+        return True
+    return bool(
+        session.scalar(
+            select(DailyRollup.day)
+            .where(or_(DailyRollup.next_change_at <= now, DailyRollup.computed_at > now))
+            .limit(1)
+        )
+    )
+
+
+def catch_up(
+    *, session_factory: sessionmaker[Session], now: datetime | None = None, limit: int = 0
+) -> int:
+    """Processes the queue and stale days; returns how many conversations it recomputed."""
+    now = now or utcnow()
+    with session_factory() as session:
+        if not has_work(session=session, now=now):
+            return 0
+    with session_factory() as session:
+        _write_lock(session)
+        queued = session.execute(
+            select(DirtyConversation.id, DirtyConversation.conversation_id)
+            .order_by(DirtyConversation.id)
+            .limit(limit or CATCH_UP_LIMIT)
+        ).all()
+        ids = sorted({row[1] for row in queued})
+        existing = (
+            set(
+                session.scalars(
+                    select(ConversationFacts.conversation_id).where(
+                        ConversationFacts.conversation_id.in_(ids)
+                    )
+                )
+            )
+            if ids
+            else set()
+        )
+        days = refresh_conversations(session=session, conversation_ids=ids, now=now)
+        new = [i for i in ids if i not in existing]
+        earlier = _earlier_of_same_customers(session, new)
+        if earlier:
+            days |= refresh_conversations(session=session, conversation_ids=earlier, now=now)
+        queued_ids = [row[0] for row in queued]
+        for start in range(0, len(queued_ids), BATCH):
+            session.execute(
+                delete(DirtyConversation).where(
+                    DirtyConversation.id.in_(queued_ids[start : start + BATCH])
+                )
+            )
+        days |= _stale_days(session, now)
+        if days:
+            recompute_days(session=session, days=days, now=now)
+        session.commit()
+        return len(ids) + len(earlier)
+
+
+def rebuild(*, session_factory: sessionmaker[Session], now: datetime | None = None) -> int:
+    """Recomputes every analytics row from the source tables; returns conversations done."""
+    now = now or utcnow()
+    with session_factory() as session:
+        _write_lock(session)
+        last_queued = session.scalar(select(func.max(DirtyConversation.id))) or 0
+        for model in (ArticleFacts, HandoffFacts, ConversationFacts, DailyRollup):
+            session.execute(delete(model))
+        ids = list(session.scalars(select(Conversation.id).order_by(Conversation.id)))
+        for start in range(0, len(ids), BATCH * 4):
+            refresh_conversations(
+                session=session,
+                conversation_ids=ids[start : start + BATCH * 4],
+                now=now,
+                replace=False,
+            )
+        recompute_days(session=session, days=None, now=now)
+        session.execute(delete(DirtyConversation).where(DirtyConversation.id <= last_queued))
+        session.commit()
+        return len(ids)
+
+
+@asynccontextmanager
+async def refresh_loop(app: FastAPI) -> AsyncIterator[None]:
+    """BACKGROUND task: keeps the roll-ups current every analytics_refresh_seconds."""
+    seconds = app.state.settings.analytics_refresh_seconds
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await asyncio.to_thread(
+                    catch_up, session_factory=app.state.session_factory, now=None
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # another worker held the lock too long, the database blinked
+                log.warning("analytics refresh failed; retrying next round", exc_info=True)
+
+    task = asyncio.create_task(run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
