@@ -75,15 +75,23 @@ def wait_for_answer(api: httpx.Client, question: str, article_id: str) -> None:
     pytest.fail(f"{article_id} was never answered for {question!r}: {reply}")
 
 
+def first_answered(api: httpx.Client, *questions: str) -> str:
+    """The matching engine is tuned over time: use a question it answers today."""
+    for question in questions:
+        if ask(api, question)["status"] == "answered":
+            return question
+    pytest.fail(f"none of {questions} is answered with the demo knowledge base")
+
+
 def test_question_gets_the_article_answer_rendered(page, widget_server) -> None:  # type: ignore[no-untyped-def]
     widget = Widget(page, widget_server.url).visit().open()
-    widget.say("how do I pay by card")
+    widget.say("how do i pay with a credit card")
     answer = widget.bot.last
     expect(answer).to_contain_text("Mir, Visa and Mastercard")
     expect(answer.locator("strong").first).to_have_text("In the personal account or the app:")
     expect(answer.locator("ol > li")).to_have_count(4)
     expect(answer.locator(".source")).to_contain_text("How to pay for your internet by card")
-    expect(widget.customer.last).to_have_text("how do I pay by card")
+    expect(widget.customer.last).to_have_text("how do i pay with a credit card")
     screenshot(page, "01-answer")
 
 
@@ -114,9 +122,10 @@ def test_clicking_a_clarify_choice_answers_with_that_article(page, widget_server
     screenshot(page, "03-clarify-chosen")
 
 
-def test_thumbs_down_is_recorded_and_stored(page, widget_server) -> None:  # type: ignore[no-untyped-def]
+def test_thumbs_down_is_recorded_and_stored(page, widget_server, api) -> None:  # type: ignore[no-untyped-def]
+    question = first_answered(api, "internet is down", "my internet is not working", "refund")
     widget = Widget(page, widget_server.url).visit().open()
-    widget.say("my internet is not working")
+    widget.say(question)
     answer = widget.bot.last
     expect(answer.get_by_role("button", name="Not helpful")).to_be_visible()
     answer.get_by_role("button", name="Not helpful").click()
@@ -135,20 +144,24 @@ def test_thumbs_down_is_recorded_and_stored(page, widget_server) -> None:  # typ
     screenshot(page, "04-feedback")
 
 
-def test_history_and_feedback_survive_a_reload(page, widget_server) -> None:  # type: ignore[no-untyped-def]
+def test_history_and_feedback_survive_a_reload(page, widget_server, api) -> None:  # type: ignore[no-untyped-def]
+    first = first_answered(
+        api, "how do I change my wifi password", "how do i pay with a credit card"
+    )
+    second = first_answered(api, "how do I get a refund", "refund", "internet is down")
     widget = Widget(page, widget_server.url).visit().open()
-    widget.say("how do I change my wifi password")
+    widget.say(first)
     expect(widget.bot).to_have_count(1)
     widget.bot.last.get_by_role("button", name="Helpful", exact=True).click()
     expect(widget.bot.last).to_contain_text("Thanks, your feedback is recorded.")
-    widget.say("refund")
+    widget.say(second)
     expect(widget.bot).to_have_count(2)
     first_answer = widget.bot.first.inner_text()
     conversation = widget.conversation_id()
 
     page.reload()
     expect(widget.dialog).to_be_visible()  # it was open: it opens again
-    expect(widget.customer).to_have_text(["how do I change my wifi password", "refund"])
+    expect(widget.customer).to_have_text([first, second])
     expect(widget.bot).to_have_count(2)
     assert widget.bot.first.locator(".body").inner_text() in first_answer
     expect(widget.bot.first.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
@@ -200,9 +213,12 @@ def test_article_markup_is_shown_as_text_and_runs_nothing(page, widget_server, a
 
 
 @pytest.mark.skipif(not HANDOFF_API, reason="the handoff API (/v1/handoffs...) is not built yet")
-def test_operator_reply_appears_live_with_the_operator_name(page, widget_server, api) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("live", ["event-stream", "polling"])
+def test_operator_reply_appears_live_with_the_operator_name(page, widget_server, api, live) -> None:  # type: ignore[no-untyped-def]
+    if live == "polling":  # a proxy that refuses event streams: the widget polls instead
+        page.route("**/events*", lambda route: route.fulfill(status=404, body=""))
     widget = Widget(page, widget_server.url).visit().open()
-    widget.say("how do I pay by card")
+    widget.say("how do i pay with a credit card")
     expect(widget.bot).to_have_count(1)
     page.get_by_role("button", name="Talk to a person").click()
     expect(page.get_by_role("button", name="Talk to a person")).to_be_disabled()
@@ -228,9 +244,13 @@ def test_operator_reply_appears_live_with_the_operator_name(page, widget_server,
     reply = page.locator("#answerdesk-widget .msg.operator").last
     expect(reply).to_contain_text("I can see your payment")
     expect(reply.locator(".author")).to_have_text("Anna")
-    screenshot(page, "07-operator-reply")
+    if live == "event-stream":  # only the stream's status events name who joined
+        expect(page.locator("#answerdesk-widget .status")).to_have_text("Anna joined the chat")
+    screenshot(page, f"07-operator-reply-{live}")
 
-    widget.say("Thank you, I'll wait")  # the customer writes to the person, the bot stays quiet
+    with page.expect_response("**/v1/chat") as sent_by_widget:
+        widget.say("Thank you, I'll wait")  # to the person; the bot stays quiet
+    assert sent_by_widget.value.json()["reply"] == ""
     expect(widget.customer.last).to_have_text("Thank you, I'll wait")
     history = api.get(f"/v1/conversations/{conversation}/messages").json()["items"]
     assert history[-1]["role"] == "customer"
@@ -248,7 +268,7 @@ def test_phone_width_panel_fills_the_screen_and_works(browser, widget_server) ->
         box = widget.dialog.bounding_box()
         assert box is not None
         assert (box["x"], box["width"]) == (0, 375)
-        widget.say("how do I pay by card")
+        widget.say("how do i pay with a credit card")
         expect(widget.bot.last).to_contain_text("Mir, Visa and Mastercard")
         expect(page.get_by_role("button", name="Send")).to_be_in_viewport()
         expect(page.get_by_role("button", name="Talk to a person")).to_be_in_viewport()
@@ -266,7 +286,7 @@ def test_keyboard_enter_sends_escape_closes_and_focus_returns(page, widget_serve
     expect(widget.dialog).to_be_visible()
     expect(widget.input).to_be_focused()
     expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
-    page.keyboard.type("how do I pay by card")
+    page.keyboard.type("how do i pay with a credit card")
     page.keyboard.press("Enter")
     expect(widget.bot.last).to_contain_text("Mir, Visa and Mastercard")
     expect(widget.input).to_have_value("")
@@ -331,7 +351,7 @@ def test_widget_works_embedded_on_another_site(page, widget_server) -> None:  # 
         page.goto(f"http://localhost:{shop.server_address[1]}/")
         widget = Widget(page, widget_server.url).open()  # visible despite the page's rules
         expect(page.get_by_role("heading", name="Shop help")).to_be_visible()
-        widget.say("how do I pay by card")  # cross-origin calls, allowed by CORS
+        widget.say("how do i pay with a credit card")  # cross-origin calls, allowed by CORS
         expect(widget.bot.last).to_contain_text("Mir, Visa and Mastercard")
         color = widget.bot.last.evaluate("node => getComputedStyle(node).color")
         assert color != "rgb(255, 0, 0)"
@@ -343,7 +363,7 @@ def test_widget_works_embedded_on_another_site(page, widget_server) -> None:  # 
 def test_network_failure_is_explained_and_retry_sends(page, widget_server) -> None:  # type: ignore[no-untyped-def]
     widget = Widget(page, widget_server.url).visit().open()
     page.route("**/v1/chat", lambda route: route.abort("internetdisconnected"))
-    widget.say("how do I pay by card")
+    widget.say("how do i pay with a credit card")
     notice = page.get_by_role("alert")
     expect(notice).to_contain_text("can't reach support")
     screenshot(page, "12-network-error")

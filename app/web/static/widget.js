@@ -1064,7 +1064,7 @@
 
   // ---------------------------------------------------------------- open, close, keyboard
 
-  function openPanel() {
+  function openPanel(restoring) {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     badge.hidden = true;
@@ -1072,7 +1072,7 @@
     loadHistory();
     updateLive();
     scrollToEnd();
-    input.focus();
+    if (restoring !== true) input.focus(); // a reopened panel after a reload leaves focus be
   }
 
   function closePanel() {
@@ -1083,7 +1083,9 @@
     launcher.focus();
   }
 
-  launcher.addEventListener("click", openPanel);
+  launcher.addEventListener("click", function () {
+    openPanel();
+  });
   closeButton.addEventListener("click", closePanel);
   personButton.addEventListener("click", requestPerson);
   composer.addEventListener("submit", function (event) {
@@ -1113,7 +1115,7 @@
       // Load the history now so live replies (and the unread badge) work while closed.
       loadHistory();
     }
-    if (load("open") === "1") openPanel();
+    if (load("open") === "1") openPanel(true);
   }
 
   if (document.body) mount();
@@ -1121,7 +1123,9 @@
 
   // A tiny API for the host page and for tests; nothing here bypasses the safe renderer.
   window.Answerdesk = {
-    open: openPanel,
+    open: function () {
+      openPanel();
+    },
     close: closePanel,
     renderMarkdown: function (source) {
       return renderMarkdown(source, document.createDocumentFragment());
