@@ -28,6 +28,7 @@ from app.kb.service import bump_version, replace_synonyms
 from app.matching.intents import IntentMatcher
 from app.migrate import upgrade_database
 from app.settings import Settings, get_settings
+from app.web.console_router import router as console_router
 from app.web.cors import install_widget_cors
 from app.web.router import router as web_router
 
@@ -41,6 +42,7 @@ ROUTERS = [
     web_router,
     channels_router,
     handoff_router,
+    console_router,
     analytics_router,
     metrics_router,
 ]
