@@ -41,8 +41,8 @@ __all__ = [
     "InboundEvent",
     "KnowledgeBaseState",
     "Message",
+    "OutboxMessage",
     "PhrasingSuggestion",
     "RegressionItem",
-    "OutboxMessage",
     "Synonym",
 ]
