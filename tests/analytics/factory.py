@@ -56,7 +56,9 @@ class Story:
             return message.id
 
     def ask(self, text: str, after: timedelta = timedelta(0)) -> "Story":
-        self.last_customer_id = self._message(role="customer", text=text, created_at=self.at + after)
+        self.last_customer_id = self._message(
+            role="customer", text=text, created_at=self.at + after
+        )
         return self
 
     def bot(
