@@ -15,15 +15,6 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 CLAIMERS = 6
 
 
-@pytest.fixture
-def seeded(client: object) -> None:
-    """Migrates and seeds the database in this process before uvicorn starts.
-
-    Two workers starting on an empty PostgreSQL database race in app.main._seed (both insert
-    kb_state id 1); reported to the lead. Seeding first keeps these tests about the handoff.
-    """
-
-
 def _operator(http: httpx.Client, name: str) -> dict[str, str]:
     made = http.post("/v1/tokens", json={"name": name, "role": "operator"}, headers=ADMIN)
     assert made.status_code == 201, made.text
@@ -43,7 +34,7 @@ def _hand_off(http: httpx.Client, user: dict[str, str] | None = None) -> dict[st
     return reply
 
 
-def test_of_concurrent_claims_exactly_one_wins(seeded, live_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_of_concurrent_claims_exactly_one_wins(live_server_factory: Any) -> None:
     server = live_server_factory(workers=2)
     with httpx.Client(base_url=server.url, timeout=30) as http:
         operators = [_operator(http, f"op-{n}") for n in range(CLAIMERS)]
@@ -68,9 +59,7 @@ def test_of_concurrent_claims_exactly_one_wins(seeded, live_server_factory) -> N
             assert f'"operator_name":"{holder}"' in winner
 
 
-def test_operator_stream_sees_new_handoff_and_customer_messages(
-    seeded, live_server_factory
-) -> None:  # type: ignore[no-untyped-def]
+def test_operator_stream_sees_new_handoff_and_customer_messages(live_server_factory: Any) -> None:
     server = live_server_factory(workers=2)
     with httpx.Client(base_url=server.url, timeout=30) as http:
         operator = _operator(http, "anna")
@@ -105,7 +94,7 @@ def test_operator_stream_sees_new_handoff_and_customer_messages(
             assert claimed["data"]["operator"] == "anna"
 
 
-def test_operator_stream_resumes_from_last_event_id(seeded, live_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_operator_stream_resumes_from_last_event_id(live_server_factory: Any) -> None:
     server = live_server_factory(workers=2)
     with httpx.Client(base_url=server.url, timeout=30) as http:
         operator = _operator(http, "anna")
@@ -120,7 +109,7 @@ def test_operator_stream_resumes_from_last_event_id(seeded, live_server_factory)
             assert missed["data"]["conversation_id"] == second["conversation_id"]
 
 
-def test_operator_stream_needs_an_operator_token(seeded, live_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_operator_stream_needs_an_operator_token(live_server_factory: Any) -> None:
     server = live_server_factory()
     with httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.get("/v1/operator/events").status_code == 401
@@ -132,7 +121,7 @@ def test_operator_stream_needs_an_operator_token(seeded, live_server_factory) ->
         assert http.get("/v1/conversations/nope/events").status_code == 404
 
 
-def test_customer_sees_operator_reply_by_stream_and_by_polling(seeded, live_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_customer_sees_operator_reply_by_stream_and_by_polling(live_server_factory: Any) -> None:
     server = live_server_factory(workers=2)
     with httpx.Client(base_url=server.url, timeout=30) as http:
         operator = _operator(http, "anna")
@@ -166,7 +155,7 @@ def test_customer_sees_operator_reply_by_stream_and_by_polling(seeded, live_serv
         assert [m["text"] for m in polled["items"]] == ["Здравствуйте, я Анна"]
 
 
-def test_customer_stream_resumes_after_last_event_id(seeded, live_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_customer_stream_resumes_after_last_event_id(live_server_factory: Any) -> None:
     server = live_server_factory(workers=2)
     with httpx.Client(base_url=server.url, timeout=30) as http:
         operator = _operator(http, "anna")
