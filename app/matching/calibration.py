@@ -132,14 +132,11 @@ def _article_words(
     index: SearchIndex, articles: Sequence[int] | None = None
 ) -> list[frozenset[str]]:
     wanted = range(len(index.docs)) if articles is None else articles
-    words: list[set[str]] = [set() for _ in wanted]
-    position = {a: i for i, a in enumerate(wanted)}
-    for row, article in enumerate(index.row_article):
-        if int(article) in position:
-            words[position[int(article)]].update(index.phrasing_norms[row].words)
-    for a, i in position.items():
-        words[i].update(index.body_words(a))
-    return [frozenset(w) for w in words]
+    return [
+        frozenset(w for row in index.article_rows(a) for w in index.phrasing_norms[row].words)
+        | frozenset(index.body_words(a))
+        for a in wanted
+    ]
 
 
 def fit_calibrator(index: SearchIndex) -> Calibrator:

@@ -144,14 +144,14 @@ class SearchIndex:
         row_weight: list[float] = []
         for position, doc in enumerate(docs):
             for text in dict.fromkeys((doc.title, *doc.questions)):
-                rows.append(normalizer.normalize(text))
+                rows.append(normalizer.normalize_document(text))
                 row_article.append(position)
                 row_weight.append(1.0)
             for passage in split_passages(doc.body[:BODY_CHARS], config.max_passages):
-                rows.append(normalizer.normalize(passage))
+                rows.append(normalizer.normalize_document(passage))
                 row_article.append(position)
                 row_weight.append(config.passage_weight)
-        bodies = [normalizer.normalize(doc.body[:BODY_CHARS]) for doc in docs]
+        bodies = [normalizer.normalize_document(doc.body[:BODY_CHARS]) for doc in docs]
         weights = np.asarray(row_weight, dtype=np.float32)
         phrasing_count = int((weights >= 1.0).sum())
         wants_classifier = _wants_classifier(config, len(docs), phrasing_count)
@@ -275,14 +275,15 @@ class SearchIndex:
             best_rows=best_rows[order],
         )
 
+    def article_rows(self, article: int) -> range:
+        """The rows (phrasings, then passages) of one article: they are stored together."""
+        start = int(self.row_starts[article])
+        last = article + 1 >= len(self.row_starts)
+        return range(start, len(self.row_article) if last else int(self.row_starts[article + 1]))
+
     def _best_row(self, article: int, phrasing_sims: np.ndarray) -> int:
-        start = self.row_starts[article]
-        end = (
-            self.row_starts[article + 1]
-            if article + 1 < len(self.row_starts)
-            else len(phrasing_sims)
-        )
-        return int(start + np.argmax(phrasing_sims[start:end]))
+        rows = self.article_rows(article)
+        return int(rows.start + np.argmax(phrasing_sims[rows.start : rows.stop]))
 
     def candidates(
         self, ranking: Ranking, normalized: Normalized, top: int

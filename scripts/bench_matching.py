@@ -1,0 +1,139 @@
+"""Matching at scale: index build time, memory and per-message latency on synthetic KBs.
+
+    python scripts/bench_matching.py [--sizes 1000,10000,100000] [--queries 1000] [--no-write]
+
+Each size runs in its own process so its peak memory is its own. Articles are made of words
+drawn from a Zipf distribution over a generated vocabulary (like real text, a few words are
+everywhere and most are rare); about half have no alternative questions; queries are
+perturbed phrasings (words dropped, a typo) of random articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {10_000: "p99 ≤ 10 ms", 100_000: "build < 120 s, p99 ≤ 50 ms, RSS < 3 GB"}
+
+
+def vocabulary(rng: np.random.Generator, size: int) -> list[str]:
+    syllables = [c + v for c in "bcdfgklmnprstvz" for v in "aeiou"]
+    words = {"".join(rng.choice(syllables, rng.integers(2, 4))) for _ in range(size * 2)}
+    return sorted(words)[:size]
+
+
+def make_articles(count: int, seed: int = 1):  # type: ignore[no-untyped-def]
+    from app.matching.types import ArticleDoc
+
+    rng = np.random.default_rng(seed)
+    words = vocabulary(rng, 50_000)
+    ranks = np.arange(1, len(words) + 1)
+    p = 1 / ranks**1.05
+    p /= p.sum()
+
+    def sentence(n: int) -> str:
+        return " ".join(words[i] for i in rng.choice(len(words), n, p=p))
+
+    docs = []
+    for i in range(count):
+        questions = tuple(sentence(int(rng.integers(4, 9))) for _ in range(int(rng.integers(0, 4))))
+        body = ". ".join(sentence(int(rng.integers(6, 16))) for _ in range(int(rng.integers(3, 8))))
+        docs.append(
+            ArticleDoc(
+                id=f"a{i}",
+                language="en",
+                title=sentence(int(rng.integers(3, 8))),
+                body=body,
+                questions=questions[: 0 if i % 2 else 3],
+            )
+        )
+    return docs
+
+
+def queries(docs, count: int, seed: int = 2) -> list[str]:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    result = []
+    for doc in rng.choice(len(docs), count):
+        words = (docs[doc].questions or (docs[doc].title,))[0].split()
+        keep = [w for w in words if rng.random() > 0.2] or words
+        if keep and rng.random() < 0.5:  # one typo
+            w = keep[0]
+            keep[0] = w[:-1] + ("x" if w[-1] != "x" else "y")
+        result.append(" ".join(keep))
+    return result
+
+
+def run_one(size: int, query_count: int) -> dict[str, float]:
+    from app.matching.engine import match
+    from app.matching.index import SearchIndex
+
+    docs = make_articles(size)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    index = SearchIndex.build(docs)
+    build_s = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    latencies = []
+    for text in queries(docs, query_count):
+        t = time.perf_counter()
+        match(index, text)
+        latencies.append((time.perf_counter() - t) * 1000)
+    return {
+        "articles": size,
+        "rows": int(index.phrasings.shape[0]),
+        "build_s": build_s,
+        "rss_mb": rss_after,
+        "rss_index_mb": rss_after - rss_before,
+        "p50_ms": float(np.percentile(latencies, 50)),
+        "p99_ms": float(np.percentile(latencies, 99)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_one(args.child, args.queries)))
+        return 0
+    from scripts.report import machine_line, write_section
+
+    rows = [
+        "| articles | rows (phrasings + passages) | build | peak RSS | p50 | p99 | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in (int(s) for s in args.sizes.split(",")):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(size), "--queries", str(args.queries)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(
+            f"| {size:,} | {r['rows']:,} | {r['build_s']:.1f} s | {r['rss_mb']:.0f} MB "
+            f"| {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {TARGETS.get(size, '')} |"
+        )
+        print(rows[-1], flush=True)
+    report = "\n".join([f"Machine: {machine_line()}", "", *rows, ""])
+    print(report)
+    if not args.no_write:
+        write_section("matching-scale", "Matching at scale (scripts/bench_matching.py)", report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
