@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Two workers: the suite waits on live servers and a browser as much as on the CPU.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint bench clean
 
