@@ -26,20 +26,26 @@ ARTICLE_FIELDS = (
 
 
 def unanswered_question(*, session: Session, handoff: Handoff) -> str | None:
-    """The question recorded when the bot gave up, else the customer's first words to people."""
-    if handoff.question:
+    """The question recorded when the bot gave up, else the customer's first words to people.
+
+    Texts the bot took as an intent ("позовите оператора", "спасибо") are never proposed: they
+    are not questions an article answers.
+    """
+    rows = session.execute(
+        select(Message.id, Message.role, Message.text, Message.intent)
+        .where(Message.conversation_id == handoff.conversation_id)
+        .order_by(Message.id)
+    ).all()
+    intent_texts = {
+        rows[i - 1].text
+        for i, row in enumerate(rows)
+        if i and row.role == "bot" and row.intent and rows[i - 1].role == "customer"
+    }
+    if handoff.question and handoff.question not in intent_texts:
         return handoff.question
     after = handoff.trigger_message_id or 0
-    return session.scalar(
-        select(Message.text)
-        .where(
-            Message.conversation_id == handoff.conversation_id,
-            Message.role == "customer",
-            Message.id > after,
-        )
-        .order_by(Message.id)
-        .limit(1)
-    )
+    later = [r.text for r in rows if r.role == "customer" and r.id > after]
+    return next((text for text in later if text not in intent_texts), None)
 
 
 def propose_phrasing(

@@ -95,3 +95,20 @@ def test_approval_of_deleted_article_is_a_conflict(
     assert client.delete("/v1/articles/temp-article", headers=ADMIN).status_code == 204
     refused = client.post(f"/v1/kb/suggestions/{suggestion['id']}/approve", headers=ADMIN)
     assert refused.status_code == 409
+
+
+def test_a_request_for_a_person_is_never_proposed_as_a_phrasing(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    user = new_user()
+    asked = chat(client, "позовите оператора", user=user)
+    assert asked["status"] == "handoff"
+    listed = client.get("/v1/handoffs", headers=operator).json()["items"]
+    hid = next(h["id"] for h in listed if h["conversation_id"] == asked["conversation_id"])
+    client.post(f"/v1/handoffs/{hid}/claim", headers=operator)
+    resolved = client.post(
+        f"/v1/handoffs/{hid}/resolve", json={"article_id": "router-reset-en"}, headers=operator
+    )
+    assert resolved.status_code == 200
+    editor = token(client, "eve", role="editor")
+    assert client.get("/v1/kb/suggestions", headers=editor).json()["items"] == []
