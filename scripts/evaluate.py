@@ -44,7 +44,7 @@ TARGETS = {
     "banking_coverage_at_95": 0.85,
     "p99_ms": 5.0,
 }
-TARGET_PRECISION = 0.96  # chosen on validation with a margin, so the test split keeps 95%
+TARGET_PRECISION = 0.955  # a half-point margin over the 95% target, chosen on validation
 # CLINC's validation split is 3% out-of-scope; real support traffic (and its test split) has
 # far more. Thresholds are fixed as if a fifth of the messages were out of scope.
 OUT_OF_SCOPE_SHARE = 0.2
