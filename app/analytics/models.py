@@ -85,7 +85,18 @@ class HandoffFacts(Base):
     """Per handoff: its reason and durations, with the conversation's start for filtering."""
 
     __tablename__ = "analytics_handoffs"
-    __table_args__ = (Index("ix_analytics_handoffs_started_at", "started_at"),)
+    # Covering: the summary reads reasons and durations of a period from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_analytics_handoffs_started_at",
+            "started_at",
+            "channel",
+            "language",
+            "reason",
+            "first_response_seconds",
+            "resolution_seconds",
+        ),
+    )
 
     handoff_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     conversation_id: Mapped[str] = mapped_column(

@@ -135,28 +135,22 @@ def sums(*, session: Session, scope: Scope, now: datetime) -> dict[str, int]:
 
 def summary(*, session: Session, scope: Scope, now: datetime, settings: Settings) -> dict[str, Any]:
     h = HandoffFacts
-    reasons = dict(
-        session.execute(
-            scope.apply(select(h.reason, func.count()), h, h.started_at).group_by(h.reason)
-        ).all()
+    # One pass over the period's handoffs, answered from a covering index.
+    reasons: dict[str, int] = {}
+    first_response: list[float] = []
+    resolution: list[float] = []
+    query = scope.apply(
+        select(h.reason, h.first_response_seconds, h.resolution_seconds), h, h.started_at
     )
-    first_response = list(
-        session.scalars(
-            scope.apply(select(h.first_response_seconds), h, h.started_at).where(
-                h.first_response_seconds.is_not(None)
-            )
-        )
-    )
-    resolution = list(
-        session.scalars(
-            scope.apply(select(h.resolution_seconds), h, h.started_at).where(
-                h.resolution_seconds.is_not(None)
-            )
-        )
-    )
+    for reason, first, resolved in session.execute(query):
+        reasons[reason] = reasons.get(reason, 0) + 1
+        if first is not None:
+            first_response.append(first)
+        if resolved is not None:
+            resolution.append(resolved)
     body = metrics.summarize(
         sums=sums(session=session, scope=scope, now=now),
-        handoffs_by_reason={k: int(v) for k, v in reasons.items()},
+        handoffs_by_reason=reasons,
         first_response=first_response,
         resolution=resolution,
         minutes_per_ticket=settings.minutes_per_ticket,

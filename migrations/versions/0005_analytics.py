@@ -109,7 +109,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("handoff_id", name=op.f("pk_analytics_handoffs")),
     )
     with op.batch_alter_table("analytics_handoffs", schema=None) as batch_op:
-        batch_op.create_index("ix_analytics_handoffs_started_at", ["started_at"], unique=False)
+        batch_op.create_index(
+            "ix_analytics_handoffs_started_at",
+            [
+                "started_at",
+                "channel",
+                "language",
+                "reason",
+                "first_response_seconds",
+                "resolution_seconds",
+            ],
+            unique=False,
+        )
         batch_op.create_index(
             "ix_analytics_handoffs_conversation_id", ["conversation_id"], unique=False
         )
