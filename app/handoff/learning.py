@@ -44,8 +44,11 @@ def unanswered_question(*, session: Session, handoff: Handoff) -> str | None:
     if handoff.question and handoff.question not in intent_texts:
         return handoff.question
     after = handoff.trigger_message_id or 0
-    later = [r.text for r in rows if r.role == "customer" and r.id > after]
-    return next((text for text in later if text not in intent_texts), None)
+    questions = [r for r in rows if r.role == "customer" and r.text not in intent_texts]
+    # The question the customer asked before calling for a person, else their first words to one.
+    before = [r.text for r in questions if r.id <= after]
+    later = [r.text for r in questions if r.id > after]
+    return before[-1] if before else next(iter(later), None)
 
 
 def propose_phrasing(

@@ -112,3 +112,20 @@ def test_a_request_for_a_person_is_never_proposed_as_a_phrasing(
     assert resolved.status_code == 200
     editor = token(client, "eve", role="editor")
     assert client.get("/v1/kb/suggestions", headers=editor).json()["items"] == []
+
+
+def test_the_question_before_a_request_for_a_person_is_proposed(
+    client: TestClient, operator: dict[str, str]
+) -> None:
+    user = new_user()
+    first = chat(client, QUESTION, user=user)
+    chat(client, "позовите оператора", user=user, conversation_id=first["conversation_id"])
+    listed = client.get("/v1/handoffs", headers=operator).json()["items"]
+    hid = next(h["id"] for h in listed if h["conversation_id"] == first["conversation_id"])
+    client.post(f"/v1/handoffs/{hid}/claim", headers=operator)
+    client.post(
+        f"/v1/handoffs/{hid}/resolve", json={"article_id": "router-reset-en"}, headers=operator
+    )
+    editor = token(client, "eve", role="editor")
+    items = client.get("/v1/kb/suggestions", headers=editor).json()["items"]
+    assert [s["phrasing"] for s in items] == [QUESTION]
