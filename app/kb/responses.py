@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.kb import quality, service
 from app.kb.models import Article
 from app.kb.reindex import IndexHolder
-from app.kb.schemas import ArticleOut, QualityWarning
+from app.kb.schemas import ArticleOut, ArticleSaved, QualityWarning
 from app.matching.index import SearchIndex
 from app.settings import Settings
 
@@ -62,3 +62,32 @@ def after_save_checks(
         session=session, before=before, after=after, min_confidence=settings.handoff_threshold
     )
     return warnings
+
+
+def saved_article(
+    *,
+    request: Request,
+    session: Session,
+    settings: Settings,
+    article: Article,
+    before: SearchIndex,
+) -> ArticleSaved:
+    """After a single-article write (PUT or restore): the response with every quality warning.
+
+    Near-duplicates are checked before the commit; collisions and regression changes after it,
+    against this worker's new index.
+    """
+    out = article_outs(session, [article])[0]
+    warnings = quality.near_duplicates(
+        session=session, article_ids=[article.id], threshold=settings.kb_duplicate_threshold
+    )
+    ready = commit_and_reindex(request, session, settings)
+    warnings += after_save_checks(
+        request=request,
+        session=session,
+        settings=settings,
+        articles=[article],
+        before=before,
+        index_ready=ready,
+    )
+    return ArticleSaved(**out.model_dump(), warnings=warnings)

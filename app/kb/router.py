@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.dependencies import EditorDep, SessionDep, SettingsDep
-from app.kb import quality, service
-from app.kb.responses import after_save_checks, article_outs, commit_and_reindex, holder
+from app.kb import service
+from app.kb.responses import article_outs, commit_and_reindex, holder, saved_article
 from app.kb.router_history import router as history_router
 from app.kb.router_import import router as import_router
 from app.kb.schemas import SLUG, ArticleIn, ArticleList, ArticleOut, ArticleSaved, SynonymsBody
@@ -36,21 +36,10 @@ def put_article(
     article, created = service.put_article(
         session=session, article_id=article_id, article_in=article_in, author=principal.name
     )
-    out = article_outs(session, [article])[0]
-    warnings = quality.near_duplicates(
-        session=session, article_ids=[article_id], threshold=settings.kb_duplicate_threshold
-    )
-    ready = commit_and_reindex(request, session, settings)
-    warnings += after_save_checks(
-        request=request,
-        session=session,
-        settings=settings,
-        articles=[article],
-        before=before,
-        index_ready=ready,
-    )
     response.status_code = 201 if created else 200
-    return ArticleSaved(**out.model_dump(), warnings=warnings)
+    return saved_article(
+        request=request, session=session, settings=settings, article=article, before=before
+    )
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request
 from app.dependencies import AdminDep, EditorDep, SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.kb import audit, quality, revisions, service
-from app.kb.responses import after_save_checks, article_outs, commit_and_reindex, holder
+from app.kb.responses import holder, saved_article
 from app.kb.schemas import (
     ArticleSaved,
     AuditList,
@@ -37,20 +37,9 @@ def restore_revision(
     article = service.restore_revision(
         session=session, article_id=article_id, number=number, author=principal.name
     )
-    out = article_outs(session, [article])[0]
-    warnings = quality.near_duplicates(
-        session=session, article_ids=[article_id], threshold=settings.kb_duplicate_threshold
+    return saved_article(
+        request=request, session=session, settings=settings, article=article, before=before
     )
-    ready = commit_and_reindex(request, session, settings)
-    warnings += after_save_checks(
-        request=request,
-        session=session,
-        settings=settings,
-        articles=[article],
-        before=before,
-        index_ready=ready,
-    )
-    return ArticleSaved(**out.model_dump(), warnings=warnings)
 
 
 @router.get("/audit", response_model=AuditList)
