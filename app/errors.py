@@ -1,13 +1,20 @@
 """Our exceptions, and the one place that turns them into problem-details JSON (RFC 9457)."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import database_unavailable
+
 PROBLEM_JSON = "application/problem+json"
+# What a client is told to wait after a database outage: a restart or a lock takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class AnswerdeskError(Exception):
@@ -90,10 +97,29 @@ def install_error_handlers(app: FastAPI) -> None:
         slug = title.lower().replace(" ", "-")
         return problem(exc.status_code, title, str(exc.detail), slug)
 
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        # The request's transaction has been rolled back by then (session_scope).
+        if not database_unavailable(exc):
+            raise exc  # a bug in our SQL: the catch-all below answers 500 and logs it
+        cause = getattr(exc, "orig", None) or exc
+        first_line = next(iter(str(cause).splitlines()), "")
+        logging.getLogger("answerdesk").warning(
+            "database unavailable: %s: %s", type(cause).__name__, first_line
+        )
+        response = problem(
+            503,
+            "Database unavailable",
+            "The database is not answering right now (restarting, locked or full); "
+            "the request did not complete. Try again in a few seconds.",
+            "database-unavailable",
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         # Never leak a stack trace; the log keeps it.
-        import logging
-
         logging.getLogger("answerdesk").exception("unhandled error", exc_info=exc)
         return problem(500, "Internal error", "An unexpected error occurred.", "internal")

@@ -73,7 +73,9 @@ def _seed(session_factory, settings: Settings) -> None:  # type: ignore[no-untyp
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     upgrade_database(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, sqlite_busy_timeout_seconds=settings.sqlite_busy_timeout_seconds
+    )
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     _seed(app.state.session_factory, settings)

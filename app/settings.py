@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANSWERDESK_", env_file=".env", extra="ignore")
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'answerdesk.db'}"
+    # How long a SQLite write waits for another writer's lock before the request gets a 503.
+    sqlite_busy_timeout_seconds: float = Field(10.0, gt=0)
     kb_dir: str = str(PROJECT_ROOT / "kb")
     intents_dir: str = str(PROJECT_ROOT / "intents")
     admin_token: str | None = None
