@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from sklearn.linear_model import LogisticRegression
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,7 +45,7 @@ TARGETS = {
     "banking_coverage_at_95": 0.85,
     "p99_ms": 5.0,
 }
-TARGET_PRECISION = 0.955  # a half-point margin over the 95% target, chosen on validation
+TARGET_PRECISION = 0.96  # a margin over the 95% target, applied to the validation estimate
 # CLINC's validation split is 3% out-of-scope; real support traffic (and its test split) has
 # far more. Thresholds are fixed as if a fifth of the messages were out of scope.
 OUT_OF_SCOPE_SHARE = 0.2
@@ -94,20 +95,26 @@ def top1(results: Sequence[Scored]) -> float:
 
 
 def choose_answer_threshold(results: Sequence[Scored], precision: float) -> float:
-    """The lowest threshold whose answers are right at least `precision` of the time, with
-    out-of-scope queries weighted to OUT_OF_SCOPE_SHARE of the traffic."""
+    """The lowest threshold whose answers are expected to be right at least `precision` of the
+    time, with out-of-scope queries weighted to OUT_OF_SCOPE_SHARE of the traffic.
+
+    Counting right answers above each candidate threshold makes a step function: each of the
+    100 out-of-scope validation queries weighs as much as ~7 in-scope ones, so one query moves
+    the threshold by a point of deflection. A one-feature logistic fit of "right" on the
+    confidence's logit smooths the steps, and the expected precision is read off that fit."""
     oos = sum(r.expected is None for r in results)
     in_scope = len(results) - oos
     oos_weight = OUT_OF_SCOPE_SHARE / (1 - OUT_OF_SCOPE_SHARE) * in_scope / max(oos, 1)
-    ordered = sorted(results, key=lambda r: -r.confidence)
-    right = answered = 0.0
-    best = 1.0
-    for r in ordered:
-        answered += oos_weight if r.expected is None else 1.0
-        right += r.predicted == r.expected and r.expected is not None
-        if right / answered >= precision:
-            best = r.confidence
-    return best
+    confidence = np.clip([r.confidence for r in results], 1e-6, 1 - 1e-6)
+    logit = np.log(confidence / (1 - confidence))[:, None]
+    right = np.array([r.expected is not None and r.predicted == r.expected for r in results])
+    weight = np.array([oos_weight if r.expected is None else 1.0 for r in results])
+    fit = LogisticRegression(C=100.0).fit(logit, right, sample_weight=weight)
+    expected_right = fit.predict_proba(logit)[:, 1]
+    order = np.argsort(-confidence, kind="stable")
+    running = np.cumsum((weight * expected_right)[order]) / np.cumsum(weight[order])
+    reached = np.flatnonzero(running >= precision)
+    return float(confidence[order][reached[-1]]) if len(reached) else 1.0
 
 
 def choose_handoff_threshold(results: Sequence[Scored], answer_at: float) -> float:

@@ -13,7 +13,7 @@ from app.matching.types import ArticleDoc, Candidate, Match
 
 CLARIFY_CHOICES = 3
 # An intent wins over the knowledge base only when it is this sure and at least as sure.
-INTENT_THRESHOLD = 0.6
+INTENT_THRESHOLD = 0.55
 
 MESSAGES = {
     "clarify": {
@@ -114,7 +114,7 @@ def decide(
 
     kb = match(index, text, language=language)
     reply_language = language or kb.language or default_language
-    intent, intent_match = intents.match(text, language=language)
+    intent, intent_match = intents.match(text, language=language, kb_words=kb.known_words)
     if (
         intent is not None
         and intent_match.confidence >= INTENT_THRESHOLD

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
     from app.matching.index import Ranking, SearchIndex
     from app.matching.normalize import Normalized
 
-FEATURES = ("top", "margin", "retrieval", "classifier", "fuzzy", "known_words", "length")
+FEATURES = (
+    "top",
+    "margin",
+    "retrieval",
+    "classifier",
+    "fuzzy",
+    "known_words",
+    "length",
+    "classifier_gap",
+)
 MIN_SAMPLES = 30
 GROUPS = 3
 # How much a simulated out-of-scope question counts against a held-out in-scope one.
@@ -33,7 +42,9 @@ OUT_OF_SCOPE_WEIGHT = 0.5
 def ranking_features(ranking: Ranking, normalized: Normalized, known_share: float) -> np.ndarray:
     scores = ranking.scores
     if not len(scores):
-        return np.array([0, 0, 0, 0, 0, known_share, math.log1p(len(normalized.words))], float)
+        return np.array(
+            [0, 0, 0, 0, 0, known_share, math.log1p(len(normalized.words)), 0], dtype=np.float64
+        )
     second = float(scores[1]) if len(scores) > 1 else 0.0
     return np.array(
         [
@@ -44,6 +55,7 @@ def ranking_features(ranking: Ranking, normalized: Normalized, known_share: floa
             float(ranking.fuzzy[0]),
             known_share,
             math.log1p(len(normalized.words)),
+            ranking.classifier_gap,
         ],
         dtype=np.float64,
     )
@@ -58,7 +70,7 @@ class Calibrator:
     @classmethod
     def default(cls) -> Calibrator:
         # For a knowledge base too small to hold anything out: leans on the top score and margin.
-        return cls(weights=(7.0, 5.0, 2.0, 0.0, 1.0, 1.5, 0.0), bias=-5.5)
+        return cls(weights=(7.0, 5.0, 2.0, 0.0, 1.0, 1.5, 0.0, 0.0), bias=-5.5)
 
     def confidence(self, features: np.ndarray) -> float:
         z = float(np.dot(self.weights, features)) + self.bias

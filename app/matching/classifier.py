@@ -48,8 +48,8 @@ class PhrasingClassifier:
     def margins(self, vector: sp.csr_matrix) -> np.ndarray:
         return np.asarray(vector @ self.coef).ravel() + self.intercept
 
-    def probabilities(self, vector: sp.csr_matrix) -> np.ndarray:
-        logits = self.margins(vector) * MARGIN_SCALE
+    def probabilities(self, margins: np.ndarray) -> np.ndarray:
+        logits = margins * MARGIN_SCALE
         logits -= logits.max()
         exp = np.exp(logits)
         return (exp / exp.sum()).astype(np.float32)

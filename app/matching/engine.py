@@ -1,6 +1,6 @@
 """From a customer message to ranked candidates with a calibrated confidence."""
 
-from app.matching.calibration import ranking_features
+from app.matching.calibration import FEATURES, ranking_features
 from app.matching.index import SearchIndex
 from app.matching.types import Match
 
@@ -27,11 +27,6 @@ def match(index: SearchIndex, text: str, *, language: str | None = None, top: in
         language=detected,
         normalized=normalized.text,
         conversions=normalized.conversions,
-        features=dict(
-            zip(
-                ("top", "margin", "retrieval", "classifier", "fuzzy", "known_words", "length"),
-                (round(float(f), 4) for f in features),
-                strict=True,
-            )
-        ),
+        known_words=tuple(w for w in normalized.words if w in index.word_counts),
+        features=dict(zip(FEATURES, (round(float(f), 4) for f in features), strict=True)),
     )

@@ -46,6 +46,9 @@ class Ranking:
     retrieval: np.ndarray  # retrieval similarity of each short-listed article
     classifier: np.ndarray  # classifier probability of each (zeros without a classifier)
     fuzzy: np.ndarray
+    # How far the classifier's raw margin for the top article clears every other article's
+    # (negative when it prefers another; 0 without a classifier). A softmax hides this gap.
+    classifier_gap: float
     best_rows: np.ndarray  # the phrasing row that matched best, per short-listed article
 
 
@@ -241,12 +244,14 @@ class SearchIndex:
             retrieval += config.body_bonus * body_sims
         classifier = classifier if classifier is not None else self.classifier
         if classifier is not None:
-            probabilities = classifier.probabilities(vector)
+            margins = classifier.margins(vector)
+            probabilities = classifier.probabilities(margins)
             combined = (
                 config.classifier_weight * probabilities
                 + (1 - config.classifier_weight) * retrieval
             )
         else:
+            margins = None
             probabilities = np.zeros_like(retrieval)
             combined = retrieval.copy()
         if language in self._language_factor and len(self.languages) > 1:
@@ -266,6 +271,7 @@ class SearchIndex:
         final = (1 - config.fuzzy_weight) * combined[shortlist] + config.fuzzy_weight * fuzzy
         final[combined[shortlist] < 0] = -1.0
         order = np.argsort(-final, kind="stable")
+        top = int(shortlist[order[0]])
         return Ranking(
             article_rows=shortlist[order],
             scores=final[order],
@@ -273,6 +279,7 @@ class SearchIndex:
             classifier=probabilities[shortlist][order],
             fuzzy=fuzzy[order],
             best_rows=best_rows[order],
+            classifier_gap=_margin_gap(margins, top),
         )
 
     def article_rows(self, article: int) -> range:
@@ -308,6 +315,13 @@ class SearchIndex:
                 )
             )
         return tuple(result)
+
+
+def _margin_gap(margins: np.ndarray | None, top: int) -> float:
+    if margins is None or len(margins) < 2:
+        return 0.0
+    others = np.delete(margins, top)
+    return float(margins[top] - others.max())
 
 
 def labels_of(row_article: list[int]) -> np.ndarray:

@@ -1,12 +1,14 @@
 """Small talk and handoff intents, matched with the same engine as the knowledge base."""
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from app.matching.engine import match
+from app.matching.features import STOPWORDS
 from app.matching.index import IndexConfig, SearchIndex
 from app.matching.types import ArticleDoc, Match
 
@@ -79,15 +81,27 @@ class IntentMatcher:
             if intent.keywords
         }
 
-    def match(self, text: str, *, language: str | None = None) -> tuple[Intent | None, Match]:
+    def match(
+        self, text: str, *, language: str | None = None, kb_words: Sequence[str] = ()
+    ) -> tuple[Intent | None, Match]:
+        """`kb_words`: the message's words the knowledge base knows (Match.known_words)."""
         result = match(self.index, text, language=language, top=1)
-        words = set(self.index.normalizer.normalize(text).words)
+        normalized = self.index.normalizer.normalize(text)
+        words = set(normalized.words)
         for name, keywords in self._keywords.items():
             if words & keywords and result.confidence < KEYWORD_CONFIDENCE:
                 return self.intents[name], replace(result, confidence=KEYWORD_CONFIDENCE)
         if result.top is None:
             return None, result
-        return self.intents[result.top.article_id.split(":", 1)[0]], result
+        intent = self.intents[result.top.article_id.split(":", 1)[0]]
+        topic = [w for w in kb_words if w not in self.index.word_counts and w not in STOPWORDS]
+        if topic:
+            # "нет интернета" is not a "no": words the knowledge base knows and the intents
+            # do not say what the message is about. Unknown words ("thanks a bunch") do not.
+            # A request for a person that names its topic is still one: keywords catch it.
+            coverage = 1 - len(topic) / max(len(normalized.words), len(kb_words))
+            result = replace(result, confidence=round(result.confidence * coverage, 4))
+        return intent, result
 
     @classmethod
     def from_directory(cls, directory: str | Path) -> "IntentMatcher":

@@ -38,6 +38,7 @@ class Match:
     normalized: str
     conversions: tuple[tuple[str, str], ...] = ()
     features: dict[str, float] = field(default_factory=dict)
+    known_words: tuple[str, ...] = ()  # the message's words that the index has seen
 
     @property
     def top(self) -> Candidate | None:

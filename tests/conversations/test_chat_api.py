@@ -52,6 +52,21 @@ def test_greeting_is_small_talk(client: TestClient) -> None:
     assert reply["reply"]
 
 
+def test_small_talk_with_words_the_intents_lack_is_still_small_talk(client: TestClient) -> None:
+    for message in ("thanks a bunch", "приветствую вас"):
+        assert chat(client, message)["status"] == "smalltalk", message
+
+
+def test_a_no_about_a_knowledge_base_topic_is_a_question_not_small_talk(
+    client: TestClient,
+) -> None:
+    # "нет интернета" starts like a "no" but is about the service; typed in the wrong layout.
+    for message in ("ytn bynthytnf", "net interneta sovsem"):
+        reply = chat(client, message)
+        assert reply["status"] != "smalltalk", message
+        assert "no-internet-ru" in [s["id"] for s in reply["suggestions"]], message
+
+
 def test_human_request_hands_off_and_bot_goes_silent(client: TestClient) -> None:
     user = new_user()
     first = chat(client, "позовите оператора пожалуйста", user=user)
