@@ -5,7 +5,8 @@ n-grams carry typos and word forms the stemmer misses. Both are fitted once per 
 """
 
 import itertools
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,12 +45,25 @@ def _identity(features: list[str]) -> list[str]:
     return features
 
 
+def _tfidf_row(vectorizer: TfidfVectorizer, tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One document through a fitted vectorizer (sublinear tf, idf, l2), as its transform does,
+    without the input checks that cost a message more than the arithmetic."""
+    vocabulary = vectorizer.vocabulary_
+    counts = Counter(column for t in tokens if (column := vocabulary.get(t)) is not None)
+    columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    values *= vectorizer.idf_[columns]
+    norm = np.sqrt(values @ values)
+    return columns, values / norm if norm else values
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureSpace:
     word: TfidfVectorizer
     char: TfidfVectorizer
     char_weight: float
     stopwords: frozenset[str]
+    char_analyzer: Callable[[str], list[str]]
 
     @classmethod
     def fit(
@@ -67,10 +81,33 @@ class FeatureSpace:
         )
         word.fit([word_features(t, stopwords) for t in texts])
         char.fit([t.text for t in texts])
-        return cls(word=word, char=char, char_weight=char_weight, stopwords=stopwords)
+        return cls(
+            word=word,
+            char=char,
+            char_weight=char_weight,
+            stopwords=stopwords,
+            char_analyzer=char.build_analyzer(),
+        )
 
     def transform(self, texts: Sequence[Normalized]) -> sp.csr_matrix:
         words = self.word.transform([word_features(t, self.stopwords) for t in texts])
         chars = self.char.transform([t.text for t in texts])
         stacked = sp.hstack([words, chars * self.char_weight], format="csr", dtype=np.float32)
         return l2_normalize(stacked, copy=False)
+
+    def transform_one(self, text: Normalized) -> sp.csr_matrix:
+        """The same vector as transform([text]), in a tenth of the time: one per message."""
+        word_columns, word_values = _tfidf_row(self.word, word_features(text, self.stopwords))
+        char_columns, char_values = _tfidf_row(self.char, self.char_analyzer(text.text))
+        columns = np.concatenate([word_columns, char_columns + len(self.word.idf_)])
+        values = np.concatenate([word_values, char_values * self.char_weight])
+        order = np.argsort(columns)
+        columns, values = columns[order], values[order]
+        norm = np.sqrt(values @ values)
+        if norm:
+            values /= norm
+        width = len(self.word.idf_) + len(self.char.idf_)
+        return sp.csr_matrix(
+            (values.astype(np.float32), columns.astype(np.int32), np.array([0, len(values)])),
+            shape=(1, width),
+        )

@@ -220,7 +220,7 @@ class SearchIndex:
 
     def vectorize(self, normalized: Normalized) -> sp.csr_matrix:
         assert self.space is not None
-        return self.space.transform([normalized])
+        return self.space.transform_one(normalized)
 
     def rank(
         self,

@@ -9,6 +9,7 @@ Russian word from English typed on the Russian layout (and vice versa).
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from itertools import pairwise
@@ -161,19 +162,26 @@ EN_FREQUENT: frozenset[str] = _words(_EN_WORDS)
 Y_AFTER_CONSONANT: dict[str, str] = {"ye": "ые"}
 
 
+# The sequences as one alternation in the same order: the first that matches wins, as in a
+# scan of the list, but the regex engine tries them in C.
+_SEQUENCE = re.compile("|".join(re.escape(seq) for seq, _ in TRANSLIT_SEQUENCES))
+_SEQUENCE_LETTER = dict(TRANSLIT_SEQUENCES)
+
+
 def transliterate(word: str, ia: str = "я", initial_e: str = "е") -> str:
     """Greedy left-to-right scan; ia/initial_e let callers try the other common spellings."""
     out: list[str] = []
     i = 0
     while i < len(word):
         prev = out[-1][-1] if out else ""
-        for seq, letter in TRANSLIT_SEQUENCES:
-            if word.startswith(seq, i):
-                if seq in Y_AFTER_CONSONANT and prev in RU_CONSONANTS:
-                    letter = Y_AFTER_CONSONANT[seq]
-                out.append(ia if seq == "ia" else letter)
-                i += len(seq)
-                break
+        found = _SEQUENCE.match(word, i)
+        if found:
+            seq = found.group()
+            letter = _SEQUENCE_LETTER[seq]
+            if seq in Y_AFTER_CONSONANT and prev in RU_CONSONANTS:
+                letter = Y_AFTER_CONSONANT[seq]
+            out.append(ia if seq == "ia" else letter)
+            i += len(seq)
         else:
             out.append(_letter(word, i, prev, initial_e))
             i += 1
