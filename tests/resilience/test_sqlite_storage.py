@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from app.main import create_app
+from tests.channels.conftest import channel_overrides
+from tests.channels.payloads import count_rows, next_id, tg_message, tg_post
 from tests.conftest import make_settings, new_user
 from tests.factories import chat
 from tests.resilience.checks import (
@@ -186,3 +188,26 @@ def test_database_at_its_size_limit_gives_503_and_keeps_earlier_data(
         assert retried.status_code == 200, retried.text
         assert_whole_turns(transcript(client, conversation["conversation_id"]))
     assert integrity_check(path) == "ok"
+
+
+@SQLITE_ONLY
+def test_webhook_during_a_lock_gets_503_and_the_redelivery_is_answered_once(
+    database_url: str,
+) -> None:
+    """A messenger's webhook that meets a locked database answers 503, so the platform sends it
+    again; the failed attempt left no trace (not even its idempotency key), so the redelivery
+    is processed and answered, once."""
+    settings = make_settings(
+        database_url,
+        **channel_overrides("http://127.0.0.1:9"),  # the sender is off: nothing is posted
+        sqlite_busy_timeout_seconds=BUSY_TIMEOUT_SECONDS,
+    )
+    update = tg_message(next_id(), QUESTIONS[0])
+    with TestClient(create_app(settings)) as client:
+        with sqlite_write_lock(sqlite_file(database_url)):
+            assert_database_unavailable(tg_post(client, update))
+        assert count_rows(client) == {"conversations": 0, "messages": 0, "outbox": 0}
+        assert tg_post(client, update).status_code == 200
+        assert tg_post(client, update).status_code == 200  # a second redelivery: a duplicate
+        assert count_rows(client) == {"conversations": 1, "messages": 2, "outbox": 1}
+    assert integrity_check(sqlite_file(database_url)) == "ok"
