@@ -1,0 +1,643 @@
+"""Chat under load: simulated customers over real HTTP against uvicorn with 2 workers.
+
+For each database (a fresh SQLite file, a throw-away PostgreSQL database) the script starts
+`uvicorn app.main:app --workers 2`, imports N synthetic articles through `POST
+/v1/articles/import`, waits until every worker's index has them, then lets `--concurrency`
+customers talk to the bot for `--duration` seconds: conversations of 3–5 messages (a greeting
+first in some, a thanks last in some, questions about random articles in between), about 10% of
+them ending in a request for a person, which hands the conversation off. The same load generator
+then drives a bare FastAPI JSON endpoint (scripts/bare_app.py, same request body) on the same
+number of workers, the yardstick for "a tenth of what the machine can serve".
+
+    .venv/bin/python -m scripts.bench_load            # SQLite, PostgreSQL and bare, 1,000 articles
+    .venv/bin/python -m scripts.bench_load --databases sqlite --duration 10 --no-write
+
+The client runs on the same two cores as the server (one process, one event loop, a minimal
+keep-alive HTTP/1.1 client over asyncio streams; `--client httpx` for httpx.AsyncClient), so
+the figures include its cost; the table says how much CPU each side used. Writes the section
+"load" of docs/BENCHMARKS.md. Not a test: timings vary.
+"""
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from scripts.report import machine_line, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "bench-admin"
+HANDOFF_SHARE = 0.10
+HANDOFF_REQUESTS = ("talk to a person", "позовите оператора", "I want to talk to a human")
+GREETINGS = ("hi", "hello", "здравствуйте")
+THANKS = ("thanks", "thank you", "спасибо")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# The servers ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`uvicorn APP --workers N` on a free local port, its output in a log file."""
+
+    def __init__(self, app: str, *, workers: int, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_until(self, path: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"uvicorn exited with {self.process.returncode}; see {self._log.name}"
+                )
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.url}{path} not ready in {timeout:.0f} s")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its worker processes so far."""
+        return tree_cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@contextmanager
+def running(app: str, *, workers: int, env: dict[str, str], log: Path) -> Iterator[Server]:
+    server = Server(app, workers=workers, env=env, log=log)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        own = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return own + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent by everything on the machine (all cores), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICKS
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A throw-away database on the server at `server_url`, dropped afterwards."""
+    name = f"answerdesk_load_{os.getpid()}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def load_knowledge_base(url: str, articles: list[dict[str, object]], timeout: float) -> float:
+    """Imports the articles; returns seconds until every worker answers from them."""
+    started = time.perf_counter()
+    payload = json.dumps(articles).encode()
+    response = httpx.post(
+        f"{url}/v1/articles/import",
+        files={"file": ("bench.json", io.BytesIO(payload), "application/json")},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=timeout,
+    )
+    response.raise_for_status()
+    report = response.json()
+    if report.get("created") != len(articles):
+        raise RuntimeError(f"import created {report.get('created')} of {len(articles)}")
+    # Each new connection may land on either worker: wait for a run of answers that all have
+    # the new knowledge base.
+    deadline, in_a_row = time.monotonic() + timeout, 0
+    while in_a_row < 20:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the workers did not load {len(articles)} articles in time")
+        ready = httpx.get(f"{url}/readyz", timeout=5).json()
+        in_a_row = in_a_row + 1 if ready.get("articles") == len(articles) else 0
+        if not in_a_row:
+            time.sleep(0.5)
+    return time.perf_counter() - started
+
+
+# The load generator -----------------------------------------------------------------------
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a request, then its response, then the next.
+
+    Much cheaper per request than a general client, which matters when the client shares the
+    cores with the server. Only what uvicorn sends is understood: responses with Content-Length.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._streams
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            lowered = head.lower()
+            at = lowered.find(b"\r\ncontent-length:")
+            if at < 0:
+                raise ConnectionError("response without Content-Length")
+            length = int(lowered[at + 17 : lowered.find(b"\r\n", at + 2)])
+            data = await reader.readexactly(length)
+        except BaseException:
+            self.close()
+            raise
+        if b"\r\nconnection: close" in lowered:
+            self.close()
+        return status, data
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
+
+
+class HttpxConnection:
+    """The same interface over a shared httpx.AsyncClient (`--client httpx`)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        response = await self.client.post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+        return response.status_code, response.content
+
+    def close(self) -> None:
+        pass
+
+
+Post = Callable[[str, bytes], Awaitable[tuple[int, bytes]]]
+
+
+@dataclass
+class Window:
+    """What happened between `start` and `end`: only requests that finished inside count."""
+
+    start: float
+    end: float
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    replies: Counter[str] = field(default_factory=Counter)
+    conversations: int = 0
+    handed_off: int = 0
+
+    def timed(self, post: Post) -> Post:
+        async def call(path: str, body: bytes) -> tuple[int, bytes]:
+            started = time.perf_counter()
+            try:
+                status, data = await post(path, body)
+            except (OSError, asyncio.IncompleteReadError, ConnectionError) as exc:
+                if self.start <= time.perf_counter() <= self.end:
+                    self.errors[type(exc).__name__] += 1
+                raise
+            finished = time.perf_counter()
+            if self.start <= finished <= self.end:
+                if status == 200:
+                    self.latencies.append(finished - started)
+                else:
+                    self.errors[f"HTTP {status}"] += 1
+            return status, data
+
+        return call
+
+    def open(self) -> bool:
+        return time.perf_counter() < self.end
+
+
+def questions_of(articles: list[dict[str, object]]) -> list[str]:
+    """What customers ask: each article's questions and title, some with a word left out."""
+    rng = random.Random(3)
+    asked = []
+    for article in articles:
+        for phrasing in [*article["questions"], article["title"]]:  # type: ignore[misc]
+            words = str(phrasing).split()
+            asked.append(" ".join(words))
+            if len(words) > 3:
+                words.pop(rng.randrange(len(words) - 1))  # keep the last, the article's own word
+                asked.append(" ".join(words))
+    return asked
+
+
+def conversation_script(rng: random.Random, questions: list[str]) -> tuple[list[str], bool]:
+    """3–5 messages; about 10% end with a request for a person."""
+    length = rng.randint(3, 5)
+    texts = [rng.choice(questions) for _ in range(length)]
+    if rng.random() < 0.3:
+        texts[0] = rng.choice(GREETINGS)
+    wants_person = rng.random() < HANDOFF_SHARE
+    if wants_person:
+        texts[-1] = rng.choice(HANDOFF_REQUESTS)
+    elif rng.random() < 0.3:
+        texts[-1] = rng.choice(THANKS)
+    return texts, wants_person
+
+
+async def customer(number: int, post: Post, window: Window, questions: list[str]) -> None:
+    rng = random.Random(number)
+    talk = 0
+    while window.open():
+        talk += 1
+        user = f"load-{number}-{talk}"
+        texts, _ = conversation_script(rng, questions)
+        conversation_id: str | None = None
+        handed_off = False
+        for turn in texts:
+            if not window.open():
+                return
+            body: dict[str, object] = {"channel": "web", "user": {"id": user}, "text": turn}
+            if conversation_id:
+                body["conversation_id"] = conversation_id
+            try:
+                status, data = await post("/v1/chat", json.dumps(body).encode())
+            except (OSError, asyncio.IncompleteReadError, ConnectionError):
+                break
+            if status != 200:
+                break
+            reply = json.loads(data)
+            conversation_id = reply["conversation_id"]
+            handed_off = handed_off or reply["status"] == "handoff"
+            if window.start <= time.perf_counter() <= window.end:
+                window.replies[reply["status"]] += 1
+        else:
+            if window.start <= time.perf_counter() <= window.end:
+                window.conversations += 1
+                window.handed_off += handed_off
+
+
+async def bare_customer(number: int, post: Post, window: Window, questions: list[str]) -> None:
+    rng = random.Random(number)
+    while window.open():
+        body = {"channel": "web", "user": {"id": f"load-{number}"}, "text": rng.choice(questions)}
+        try:
+            await post("/echo", json.dumps(body).encode())
+        except (OSError, asyncio.IncompleteReadError, ConnectionError):
+            await asyncio.sleep(0.01)
+
+
+Customer = Callable[[int, Post, Window, list[str]], Awaitable[None]]
+
+
+async def drive(
+    url: str,
+    customer_loop: Customer,
+    *,
+    questions: list[str],
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    client: str,
+    server: Server,
+) -> dict[str, object]:
+    now = time.perf_counter()
+    window = Window(start=now + warmup, end=now + warmup + duration)
+    host, port = url.removeprefix("http://").split(":")
+    pool = None
+    if client == "httpx":
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        pool = httpx.AsyncClient(base_url=url, limits=limits, timeout=30)
+        connections = [HttpxConnection(pool) for _ in range(concurrency)]
+    else:
+        connections = [Connection(host, int(port)) for _ in range(concurrency)]  # type: ignore[misc]
+
+    async def measure_cpu() -> tuple[float, float, float]:
+        await asyncio.sleep(max(window.start - time.perf_counter(), 0))
+        marks = (time.process_time(), server.cpu_seconds(), machine_busy_seconds())
+        await asyncio.sleep(max(window.end - time.perf_counter(), 0))
+        return (
+            time.process_time() - marks[0],
+            server.cpu_seconds() - marks[1],
+            machine_busy_seconds() - marks[2],
+        )
+
+    cpu = asyncio.create_task(measure_cpu())
+    await asyncio.gather(
+        *(
+            customer_loop(n, window.timed(c.post), window, questions)
+            for n, c in enumerate(connections)
+        )
+    )
+    client_cpu, server_cpu, machine_cpu = await cpu
+    for c in connections:
+        c.close()
+    if pool is not None:
+        await pool.aclose()
+    latencies = sorted(window.latencies)
+    count = len(latencies)
+    return {
+        "requests": count,
+        "per_second": count / duration,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "errors": sum(window.errors.values()),
+        "error_kinds": dict(window.errors),
+        "replies": dict(window.replies),
+        "conversations": window.conversations,
+        "handed_off": window.handed_off,
+        # in cores (1.0 = one core busy for the whole window)
+        "client_cores": client_cpu / duration,
+        "server_cores": server_cpu / duration,
+        "other_cores": max(machine_cpu - client_cpu - server_cpu, 0.0) / duration,
+        "server_cpu_ms": server_cpu * 1000 / count if count else float("nan"),
+    }
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
+
+
+def run_load(url: str, customer_loop: Customer, server: Server, **options: object) -> dict:
+    try:
+        import uvloop
+    except ImportError:  # the plain loop works too, at some cost to the client
+        return asyncio.run(drive(url, customer_loop, server=server, **options))  # type: ignore[arg-type]
+    return uvloop.run(drive(url, customer_loop, server=server, **options))  # type: ignore[arg-type]
+
+
+# The runs ---------------------------------------------------------------------------------
+
+
+def bench_chat(
+    label: str, database_url: str, articles: list[dict[str, object]], args: argparse.Namespace
+) -> dict:
+    with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
+        metrics_dir = Path(folder) / "prometheus"
+        metrics_dir.mkdir()
+        env = {
+            "ANSWERDESK_DATABASE_URL": database_url,
+            "ANSWERDESK_KB_DIR": "",
+            "ANSWERDESK_ADMIN_TOKEN": ADMIN_TOKEN,
+            "ANSWERDESK_KB_WRITE_WAIT_SECONDS": "0",
+            # as in a multi-worker deployment (app/analytics/prometheus.py)
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
+        log = Path(folder) / "server.log"
+        with running("app.main:app", workers=args.workers, env=env, log=log) as server:
+            server.wait_until("/readyz")
+            ready_s = load_knowledge_base(server.url, articles, timeout=600)
+            print(f"{label}: {len(articles):,} articles answer after {ready_s:.0f} s", flush=True)
+            result = run_load(
+                server.url,
+                customer,
+                server,
+                questions=questions_of(articles),
+                concurrency=args.concurrency,
+                warmup=args.warmup,
+                duration=args.duration,
+                client=args.client,
+            )
+            if args.profile_seconds:
+                profile(server, args, articles, Path(folder))
+        result["label"] = label
+        return result
+
+
+def bench_bare(articles: list[dict[str, object]], args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
+        log = Path(folder) / "server.log"
+        with running("scripts.bare_app:app", workers=args.workers, env={}, log=log) as server:
+            server.wait_until("/openapi.json")
+            result = run_load(
+                server.url,
+                bare_customer,
+                server,
+                questions=questions_of(articles),
+                concurrency=args.concurrency,
+                warmup=args.warmup,
+                duration=args.duration,
+                client=args.client,
+            )
+    result["label"] = "bare FastAPI endpoint"
+    return result
+
+
+def profile(server: Server, args: argparse.Namespace, articles: list, folder: Path) -> None:
+    """py-spy on every worker while the same load runs again (`--profile-seconds`)."""
+    workers = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    pids = workers.read_text().split()
+    spies = []
+    for pid in pids:
+        out = Path(args.profile_dir) / f"{pid}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        spies.append(
+            subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    pid,
+                    "--duration",
+                    str(int(args.profile_seconds)),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--output",
+                    str(out),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    run_load(
+        server.url,
+        customer,
+        server,
+        questions=questions_of(articles),
+        concurrency=args.concurrency,
+        warmup=0.5,
+        duration=args.profile_seconds,
+        client=args.client,
+    )
+    for spy in spies:
+        spy.wait()
+    print(f"profiles of {len(pids)} workers in {args.profile_dir}", flush=True)
+
+
+# The report -------------------------------------------------------------------------------
+
+
+def table(rows: list[dict], bare: dict | None) -> str:
+    lines = [
+        "| run | messages/s | p50 ms | p99 ms | errors | server CPU ms per request | "
+        "cores used: server / client / other | chat ÷ bare |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for r in [*rows, *([bare] if bare else [])]:
+        ratio = f"{r['per_second'] / bare['per_second']:.3f}" if bare and r is not bare else ""
+        lines.append(
+            f"| {r['label']} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['errors']} | {r['server_cpu_ms']:.2f} | {r['server_cores']:.2f} / "
+            f"{r['client_cores']:.2f} / {r['other_cores']:.2f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def outcomes(rows: list[dict]) -> str:
+    lines = []
+    for r in rows:
+        replies = ", ".join(f"{k} {v:,}" for k, v in sorted(r["replies"].items()))
+        share = r["handed_off"] / r["conversations"] if r["conversations"] else 0.0
+        errors = f"; errors {r['error_kinds']}" if r["errors"] else ""
+        lines.append(
+            f"- {r['label']}: {r['conversations']:,} conversations finished in the window, "
+            f"{share:.0%} handed off; replies: {replies}{errors}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=20, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first")
+    parser.add_argument("--concurrency", type=int, default=32, help="simultaneous customers")
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "ANSWERDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="a server where a throw-away database may be created",
+    )
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare endpoint")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument(
+        "--profile-seconds",
+        type=float,
+        default=0,
+        help="after each chat run, py-spy every worker under the same load this long",
+    )
+    parser.add_argument("--profile-dir", default="/tmp/answerdesk-load-profiles")
+    args = parser.parse_args()
+
+    from scripts.bench_import import generate
+
+    articles = generate(args.articles)
+    rows = []
+    for database in args.databases.split(","):
+        if database == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="answerdesk-load-db-") as folder:
+                rows.append(
+                    bench_chat("chat, SQLite", f"sqlite:///{folder}/load.db", articles, args)
+                )
+        elif database == "postgresql":
+            with postgres_database(args.pg_url) as url:
+                rows.append(bench_chat("chat, PostgreSQL", url, articles, args))
+        else:
+            parser.error(f"unknown database {database!r}")
+        print(table(rows[-1:], None).splitlines()[-1], flush=True)
+    bare = None if args.no_bare else bench_bare(articles, args)
+    load_average = os.getloadavg()[0]
+    client = (
+        "httpx.AsyncClient" if args.client == "httpx" else "a minimal keep-alive HTTP/1.1 client"
+    )
+    body = (
+        f"`python -m scripts.bench_load --duration {args.duration:g} --concurrency "
+        f"{args.concurrency} --articles {args.articles}` on {machine_line()}. "
+        f"uvicorn with {args.workers} workers, {args.articles:,} synthetic articles imported "
+        f"through the API; {args.concurrency} customers at once, each sending its next message "
+        "as soon as the reply arrives, in conversations of 3–5 messages, about 10% ending in "
+        "a request for a person (a handoff). The load generator (one process, "
+        f'{client}) runs on the same 2 cores, and so does the database; "other" is every other '
+        "process on the machine (PostgreSQL, and whatever else ran: load average "
+        f"{load_average:.1f} at the end). The bare endpoint is scripts/bare_app.py: the same "
+        "request body validated by a pydantic model, a small JSON answer, no middleware.\n\n"
+        + table(rows, bare)
+        + "\n\n"
+        + outcomes(rows)
+    )
+    print(body)
+    if not args.no_write:
+        write_section("load", "Chat under load", body)
+
+
+if __name__ == "__main__":
+    main()
