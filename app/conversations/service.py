@@ -41,7 +41,10 @@ def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
-def open_conversation(*, session: Session, chat_in: ChatRequest) -> Conversation:
+def open_conversation(
+    *, session: Session, chat_in: ChatRequest, flush: bool = True
+) -> Conversation:
+    """The request's conversation; a new one is written at once unless `flush` is False."""
     if chat_in.conversation_id is None:
         conversation = Conversation(
             id=uuid.uuid4().hex,
@@ -50,9 +53,14 @@ def open_conversation(*, session: Session, chat_in: ChatRequest) -> Conversation
             user_name=chat_in.user.name,
             language=chat_in.language,
             meta=chat_in.metadata or {},
+            # the column defaults, here already: the policy reads them before the INSERT
+            status="bot",
+            pending_choices=[],
+            miss_streak=0,
         )
         session.add(conversation)
-        session.flush()
+        if flush:
+            session.flush()
         return conversation
     conversation = get_conversation(session=session, conversation_id=chat_in.conversation_id)
     if conversation.user_id != chat_in.user.id or conversation.channel != chat_in.channel:
@@ -63,11 +71,19 @@ def open_conversation(*, session: Session, chat_in: ChatRequest) -> Conversation
 
 
 def add_message(
-    *, session: Session, conversation: Conversation, role: str, text: str, **fields: Any
+    *,
+    session: Session,
+    conversation: Conversation,
+    role: str,
+    text: str,
+    flush: bool = True,
+    **fields: Any,
 ) -> Message:
+    """Adds a message; with `flush` (the default) it is written now and has its id."""
     message = Message(conversation_id=conversation.id, role=role, text=text, **fields)
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 
@@ -118,18 +134,41 @@ def handle_message(
     """
     settings = settings or get_settings()
     now = now or utcnow()
-    conversation = open_conversation(session=session, chat_in=chat_in)
+    conversation = open_conversation(session=session, chat_in=chat_in, flush=False)
+    # The policy reads no database, so it runs before this request writes anything: on SQLite
+    # the first write takes the one write lock of the whole database until the commit, and
+    # matching is most of a message's time.
+    decision = (
+        None
+        if conversation.status == "handoff"
+        else decide(
+            index=index,
+            intents=intents,
+            text=chat_in.text,
+            thresholds=thresholds,
+            language=chat_in.language or conversation.language,
+            default_language=default_language,
+            pending_choices=list(conversation.pending_choices or []),
+            choice=chat_in.choice,
+        )
+    )
+    if conversation in session.new:
+        session.flush()  # the conversation's row before its messages' (foreign key)
+    # Written together with the reply below, unless a path here needs its id first (a query's
+    # autoflush, or an explicit flush).
     customer = add_message(
         session=session,
         conversation=conversation,
         role="customer",
         text=chat_in.text,
         language=chat_in.language,
+        flush=False,
     )
     handoff_flow.return_to_operator(
         session=session, conversation=conversation, customer=customer, settings=settings, now=now
     )
-    if conversation.status == "handoff":
+    if conversation.status == "handoff" or decision is None:
+        session.flush()  # the operator's event carries the customer's message id
         notice = handoff_flow.customer_wrote(
             session=session,
             conversation=conversation,
@@ -151,19 +190,13 @@ def handle_message(
         )
         told = Decision("handoff", notice, 0.0, language, reason="queue_notice")
         return conversation, reply, told
-    decision = decide(
-        index=index,
-        intents=intents,
-        text=chat_in.text,
-        thresholds=thresholds,
-        language=chat_in.language or conversation.language,
-        default_language=default_language,
-        pending_choices=list(conversation.pending_choices or []),
-        choice=chat_in.choice,
-    )
-    decision = handoff_flow.escalate(
-        session=session, conversation=conversation, text=chat_in.text, decision=decision
-    )
+    customer.language = decision.language  # escalate() keeps the language
+    with session.no_autoflush:  # it reads earlier replies and feedback only
+        decision = handoff_flow.escalate(
+            session=session, conversation=conversation, text=chat_in.text, decision=decision
+        )
+    _apply(conversation, decision)
+    # One flush writes the customer's message, the reply and the conversation's new state.
     reply = add_message(
         session=session,
         conversation=conversation,
@@ -177,8 +210,6 @@ def handle_message(
         language=decision.language,
         details=explain(decision),
     )
-    customer.language = decision.language
-    _apply(conversation, decision)
     if decision.status == "handoff":  # same transaction: the queue and the event log
         decision = handoff_flow.open_from_decision(
             session=session,

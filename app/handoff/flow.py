@@ -83,22 +83,23 @@ def escalate(
 def _repeats_disliked_answer(
     session: Session, conversation: Conversation, text: str, decision: Decision
 ) -> bool:
-    replies = list(
+    # Most conversations have no 👎 at all: one indexed look-up answers for them.
+    disliked_ids = set(
         session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id, Message.role == "bot")
-            .order_by(Message.id.desc())
-            .limit(FEEDBACK_LOOKBACK)
+            select(Feedback.message_id).where(
+                Feedback.conversation_id == conversation.id, Feedback.value < 0
+            )
         )
     )
-    disliked = [
-        r
-        for r in replies
-        if r.status == "answered"
-        and session.scalar(
-            select(Feedback.id).where(Feedback.message_id == r.id, Feedback.value < 0).limit(1)
-        )
-    ]
+    if not disliked_ids:
+        return False
+    replies = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.role == "bot")
+        .order_by(Message.id.desc())
+        .limit(FEEDBACK_LOOKBACK)
+    )
+    disliked = [r for r in replies if r.status == "answered" and r.id in disliked_ids]
     for reply in disliked:
         if (
             decision.status == "answered"
@@ -253,6 +254,7 @@ def return_to_operator(
         or now - last.resolved_at > timedelta(minutes=settings.after_resolve_minutes)
     ):
         return
+    session.flush()  # the customer's message becomes the trigger: it needs its id
     open_handoff(
         session=session,
         conversation=conversation,
