@@ -22,7 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import case, delete, event, func, insert, or_, select, type_coerce
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from app.analytics import metrics
 from app.analytics.models import (
@@ -56,19 +56,36 @@ def _changed_conversations(session: Session) -> set[str]:
     return ids
 
 
+# Conversations already queued by this transaction: a chat message flushes more than once, and
+# one queue row per conversation and transaction is enough.
+_NOTED = "analytics_noted"
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     ids = _changed_conversations(session)
     log_handoff_outcomes(session)
+    noted: set[str] = session.info.setdefault(_NOTED, set())
+    ids -= noted
     if ids:
         now = utcnow()
         session.connection().execute(
             insert(DirtyConversation.__table__),
             [{"conversation_id": i, "created_at": now} for i in sorted(ids)],
         )
+        noted |= ids
+
+
+def _transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # The transaction's or a savepoint's end (not a flush's inner one): a rolled-back row must
+    # be queued again; after a commit a second row would merely be redundant.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_NOTED, None)
 
 
 if not event.contains(Session, "after_flush", _after_flush):
     event.listen(Session, "after_flush", _after_flush)
+if not event.contains(Session, "after_transaction_end", _transaction_end):
+    event.listen(Session, "after_transaction_end", _transaction_end)
 
 
 # 2. Recomputing facts --------------------------------------------------------------------
