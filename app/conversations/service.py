@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -90,9 +91,16 @@ def add_message(
 def explain(decision: Decision) -> dict[str, Any]:
     """What the decision rested on; stored with the reply and shown as `debug` on request."""
     kb = decision.match
-    details: dict[str, Any] = {"reason": decision.reason, "intent": decision.intent}
+    # The worker and the KB version it answered from: with several workers or replicas,
+    # which one said what, and from which knowledge.
+    details: dict[str, Any] = {
+        "reason": decision.reason,
+        "intent": decision.intent,
+        "worker": os.getpid(),
+    }
     if kb is not None:
         details.update(
+            kb_version=kb.kb_version,
             normalized=kb.normalized,
             detected_language=kb.language,
             conversions=[list(pair) for pair in kb.conversions],

@@ -29,6 +29,7 @@ STARTER_SYNONYMS = Path(__file__).resolve().parent.parent / "matching" / "data" 
 MAX_BACKOFF_SECONDS = 60.0
 
 Builder = Callable[[Session, IndexConfig | None], SearchIndex]
+Patcher = Callable[[Session, SearchIndex], SearchIndex | None]
 
 
 def starter_synonyms() -> dict[str, str]:
@@ -45,6 +46,12 @@ def build_index(session: Session, config: IndexConfig | None = None) -> SearchIn
     return SearchIndex.build(docs, synonyms=synonyms, version=version, config=config)
 
 
+def patch_index(session: Session, index: SearchIndex) -> SearchIndex | None:
+    """The committed state as a quick patch of `index` (see SearchIndex.with_changes)."""
+    version, docs = published_snapshot(session=session)
+    return index.with_changes(docs, synonyms=get_synonyms(session=session), version=version)
+
+
 class IndexHolder:
     def __init__(
         self,
@@ -54,12 +61,16 @@ class IndexHolder:
         config: IndexConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
         builder: Builder = build_index,
+        patcher: Patcher = patch_index,
     ) -> None:
         self._session_factory = session_factory
         self._poll_seconds = poll_seconds
         self._config = config
         self._clock = clock
         self._builder = builder
+        self._patcher = patcher
+        self._full_worker: threading.Thread | None = None
+        self._full_pending = False
         self._build_lock = threading.Lock()  # one build at a time
         self._state = threading.Condition()  # guards the fields below; notified after builds
         self._pending = False
@@ -109,8 +120,9 @@ class IndexHolder:
         return True
 
     def rebuild_now(self) -> SearchIndex:
-        """Builds from the committed state in the calling thread and swaps it in. A failure is
-        logged and keeps the old index."""
+        """Brings this worker to the committed state in the calling thread: a quick patch when
+        only a few articles changed (a full build then follows in its own thread), else a full
+        build. A failure is logged and keeps the old index."""
         with self._build_lock:
             try:
                 with self._session_factory() as session:
@@ -118,30 +130,79 @@ class IndexHolder:
                         return self.index
                     self.attempts += 1
                     started = time.perf_counter()
-                    index = self._builder(session, self._config)
+                    index = self._patcher(session, self.index) if len(self.index) else None
+                    if index is None:
+                        index = self._builder(session, self._config)
             except Exception as exc:
-                with self._state:
-                    self.failures += 1
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    self._retry_at = self._clock() + min(MAX_BACKOFF_SECONDS, 2.0**self.failures)
-                    self._state.notify_all()
-                log.exception(
-                    "index rebuild failed; still answering with version %s", self.index.version
-                )
+                self._record_failure(exc)
                 return self.index
-            with self._state:
-                self.index = index  # the swap: one reference assignment
-                self.failures = 0
-                self.last_error = None
-                self._retry_at = 0.0
-                self._state.notify_all()
-            log.info(
-                "index version %s built: %d articles in %.0f ms",
-                index.version,
-                len(index),
-                (time.perf_counter() - started) * 1000,
+            self._swap(index, started)
+        if index.patched:
+            self._request_full_build()
+        return index
+
+    def _swap(self, index: SearchIndex, started: float) -> None:
+        with self._state:
+            self.index = index  # the swap: one reference assignment
+            self.failures = 0
+            self.last_error = None
+            self._retry_at = 0.0
+            self._state.notify_all()
+        log.info(
+            "index version %s %s: %d articles in %.0f ms",
+            index.version,
+            "patched" if index.patched else "built",
+            len(index),
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def _record_failure(self, exc: Exception) -> None:
+        with self._state:
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self._retry_at = self._clock() + min(MAX_BACKOFF_SECONDS, 2.0**self.failures)
+            self._state.notify_all()
+        log.error(
+            "index rebuild failed; still answering with version %s",
+            self.index.version,
+            exc_info=exc,
+        )
+
+    def _request_full_build(self) -> None:
+        """A patched index answers now; this replaces it with a properly fitted one later,
+        in its own thread, so that quick patches go on while it runs."""
+        with self._state:
+            self._full_pending = True
+            if self._full_worker is not None:
+                return
+            self._full_worker = threading.Thread(
+                target=self._full_work, name="kb-full-build", daemon=True
             )
-            return index
+            self._full_worker.start()
+
+    def _full_work(self) -> None:
+        while True:
+            with self._state:
+                if not self._full_pending:
+                    self._full_worker = None
+                    return
+                self._full_pending = False
+            started = time.perf_counter()
+            try:
+                with self._session_factory() as session:
+                    full = self._builder(session, self._config)
+                with self._build_lock:  # no patch may land between the check and the swap
+                    if full.version < self.index.version:  # patches moved on meanwhile
+                        with self._session_factory() as session:
+                            full = self._patcher(session, full) or self.index
+                    if full is not self.index:
+                        self._swap(full, started)
+            except Exception as exc:
+                self._record_failure(exc)
+                continue
+            if full.patched:
+                with self._state:
+                    self._full_pending = True
 
     def _work(self) -> None:
         while True:

@@ -17,6 +17,7 @@ def match(index: SearchIndex, text: str, *, language: str | None = None, top: in
             language=detected,
             normalized=normalized.text,
             conversions=normalized.conversions,
+            kb_version=index.version,
         )
     ranking = index.rank(normalized, index.vectorize(normalized), language=preferred)
     features = ranking_features(ranking, normalized, index.known_share(normalized))
@@ -27,6 +28,7 @@ def match(index: SearchIndex, text: str, *, language: str | None = None, top: in
         language=detected,
         normalized=normalized.text,
         conversions=normalized.conversions,
+        kb_version=index.version,
         known_words=tuple(w for w in normalized.words if w in index.word_counts),
         features=dict(zip(FEATURES, (round(float(f), 4) for f in features), strict=True)),
     )

@@ -89,7 +89,13 @@ class FeatureSpace:
             char_analyzer=char.build_analyzer(),
         )
 
+    @property
+    def width(self) -> int:
+        return len(self.word.idf_) + len(self.char.idf_)
+
     def transform(self, texts: Sequence[Normalized]) -> sp.csr_matrix:
+        if not texts:
+            return sp.csr_matrix((0, self.width), dtype=np.float32)
         words = self.word.transform([word_features(t, self.stopwords) for t in texts])
         chars = self.char.transform([t.text for t in texts])
         stacked = sp.hstack([words, chars * self.char_weight], format="csr", dtype=np.float32)
@@ -106,8 +112,7 @@ class FeatureSpace:
         norm = np.sqrt(values @ values)
         if norm:
             values /= norm
-        width = len(self.word.idf_) + len(self.char.idf_)
         return sp.csr_matrix(
             (values.astype(np.float32), columns.astype(np.int32), np.array([0, len(values)])),
-            shape=(1, width),
+            shape=(1, self.width),
         )

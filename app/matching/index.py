@@ -125,6 +125,7 @@ class SearchIndex:
             for lang in self.languages
         }
         self.calibrator: Calibrator = Calibrator.default()
+        self.patched = False  # True when with_changes made it: a full build should follow
 
     @classmethod
     def build(
@@ -142,19 +143,7 @@ class SearchIndex:
         normalizer = Normalizer(_vocabulary(docs, synonyms), synonyms)
         if not docs:
             return cls._empty(version, normalizer, config)
-        rows: list[Normalized] = []
-        row_article: list[int] = []
-        row_weight: list[float] = []
-        for position, doc in enumerate(docs):
-            for text in dict.fromkeys((doc.title, *doc.questions)):
-                rows.append(normalizer.normalize_document(text))
-                row_article.append(position)
-                row_weight.append(1.0)
-            for passage in split_passages(doc.body[:BODY_CHARS], config.max_passages):
-                rows.append(normalizer.normalize_document(passage))
-                row_article.append(position)
-                row_weight.append(config.passage_weight)
-        bodies = [normalizer.normalize_document(doc.body[:BODY_CHARS]) for doc in docs]
+        rows, row_article, row_weight, bodies = _document_rows(docs, normalizer, config)
         weights = np.asarray(row_weight, dtype=np.float32)
         phrasing_count = int((weights >= 1.0).sum())
         wants_classifier = _wants_classifier(config, len(docs), phrasing_count)
@@ -189,6 +178,64 @@ class SearchIndex:
         )
         if calibrate:
             index.calibrator = fit_calibrator(index)
+        return index
+
+    def with_changes(
+        self, docs: Sequence[ArticleDoc], *, synonyms: Mapping[str, str], version: int
+    ) -> "SearchIndex | None":
+        """This index with a few articles added, changed or removed, in milliseconds.
+
+        The fitted feature space and the calibrator are reused and only the changed articles
+        are read, so a new article answers at once; a full build (new IDF, new words in the
+        word features) should follow when there is time. None when only a full build will do:
+        a classifier to retrain, changed synonyms, or a change to a large part of the KB.
+        """
+        if self.space is None or self.classifier is not None:
+            return None
+        if dict(synonyms) != self.normalizer.synonyms:
+            return None
+        position_of = {doc.id: position for position, doc in enumerate(self.docs)}
+        kept: list[int] = []
+        changed: list[ArticleDoc] = []
+        for doc in docs:
+            position = position_of.get(doc.id)
+            if position is not None and self.docs[position] == doc:
+                kept.append(position)
+            else:
+                changed.append(doc)
+        if len(changed) > max(50, len(docs) // 10):
+            return None
+        kept.sort()
+        normalizer = self.normalizer
+        new_words = _vocabulary(changed, {}) - normalizer.vocabulary
+        if new_words:  # so that typo correction never "fixes" the new article's own words
+            normalizer = normalizer.with_vocabulary(normalizer.vocabulary | new_words)
+        rows, row_article, row_weight, bodies = _document_rows(changed, normalizer, self.config)
+        keep_row = np.isin(self.row_article, kept)
+        renumber = np.full(len(self.docs), -1, dtype=np.int32)
+        renumber[kept] = np.arange(len(kept), dtype=np.int32)
+        kept_rows = np.flatnonzero(keep_row)
+        space = self.space
+        index = type(self)(
+            version=version,
+            docs=tuple(self.docs[p] for p in kept) + tuple(changed),
+            normalizer=normalizer,
+            config=self.config,
+            space=space,
+            phrasings=sp.vstack([self.phrasings[kept_rows], space.transform(rows)], format="csr"),
+            phrasing_norms=tuple(self.phrasing_norms[r] for r in kept_rows) + tuple(rows),
+            row_article=np.concatenate(
+                [renumber[self.row_article[kept_rows]], np.asarray(row_article) + len(kept)]
+            ).astype(np.int32),
+            row_weight=np.concatenate(
+                [self.row_weight[kept_rows], np.asarray(row_weight, dtype=np.float32)]
+            ),
+            bodies=sp.vstack([self.bodies[kept], space.transform(bodies)], format="csr"),
+            classifier=None,
+            body_words=tuple(self.body_words(p) for p in kept) + tuple(b.words for b in bodies),
+        )
+        index.calibrator = self.calibrator
+        index.patched = True
         return index
 
     @classmethod
@@ -322,6 +369,27 @@ def _margin_gap(margins: np.ndarray | None, top: int) -> float:
         return 0.0
     others = np.delete(margins, top)
     return float(margins[top] - others.max())
+
+
+def _document_rows(
+    docs: Sequence[ArticleDoc], normalizer: Normalizer, config: IndexConfig
+) -> tuple[list[Normalized], list[int], list[float], list[Normalized]]:
+    """Each article's rows, kept together: title and questions (weight 1), then the passages
+    of its body; and the body itself."""
+    rows: list[Normalized] = []
+    row_article: list[int] = []
+    row_weight: list[float] = []
+    for position, doc in enumerate(docs):
+        for text in dict.fromkeys((doc.title, *doc.questions)):
+            rows.append(normalizer.normalize_document(text))
+            row_article.append(position)
+            row_weight.append(1.0)
+        for passage in split_passages(doc.body[:BODY_CHARS], config.max_passages):
+            rows.append(normalizer.normalize_document(passage))
+            row_article.append(position)
+            row_weight.append(config.passage_weight)
+    bodies = [normalizer.normalize_document(doc.body[:BODY_CHARS]) for doc in docs]
+    return rows, row_article, row_weight, bodies
 
 
 def labels_of(row_article: list[int]) -> np.ndarray:

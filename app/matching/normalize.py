@@ -222,6 +222,10 @@ class Normalizer:
         # an order of magnitude faster.
         self._chunks: dict[str, _Chunk] = {}
 
+    @property
+    def synonyms(self) -> dict[str, str]:
+        return dict(self._synonym_source)
+
     def with_vocabulary(self, vocabulary: Iterable[str]) -> Normalizer:
         return Normalizer(vocabulary, self._synonym_source)
 

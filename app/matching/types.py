@@ -39,6 +39,7 @@ class Match:
     conversions: tuple[tuple[str, str], ...] = ()
     features: dict[str, float] = field(default_factory=dict)
     known_words: tuple[str, ...] = ()  # the message's words that the index has seen
+    kb_version: int = 0  # the knowledge-base version of the index that answered
 
     @property
     def top(self) -> Candidate | None:
