@@ -104,8 +104,9 @@ def _held_out_rows(index: SearchIndex, limit: int, rng: np.random.Generator) -> 
 class _Sampler:
     """Collects (features, label, weight) triples from queries against a masked index."""
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex, *, use_classifier: bool = True) -> None:
         self.index = index
+        self.use_classifier = use_classifier
         self.rows: list[np.ndarray] = []
         self.labels: list[int] = []
         self.weights: list[float] = []
@@ -126,6 +127,7 @@ class _Sampler:
             normalized,
             index.phrasings[row],
             classifier=classifier,
+            use_classifier=self.use_classifier,
             masked_rows=masked_rows,
             masked_articles=masked_articles,
         )
@@ -151,17 +153,20 @@ def _article_words(
     ]
 
 
-def fit_calibrator(index: SearchIndex) -> Calibrator:
+def fit_calibrator(index: SearchIndex, *, use_classifier: bool = True) -> Calibrator:
+    """`use_classifier=False` fits the calibrator for retrieval alone: what a quickly patched
+    index answers with until its classifier is retrained."""
     from app.matching.classifier import PhrasingClassifier
 
     rng = np.random.default_rng(7)
     held = _held_out_rows(index, index.config.max_calibration_queries, rng)
     if len(held) < MIN_SAMPLES or len(index.docs) < GROUPS + 1:
         return Calibrator.default()
-    sampler = _Sampler(index)
+    sampler = _Sampler(index, use_classifier=use_classifier)
+    trains = use_classifier and index.classifier is not None
     fold = None
     phrasing_rows = np.flatnonzero(index.row_is_phrasing)
-    if index.classifier is not None:
+    if trains:
         keep = np.setdiff1d(phrasing_rows, held)
         fold = PhrasingClassifier.fit(
             index.phrasings[keep], index.row_article[keep], len(index.docs)
@@ -173,7 +178,7 @@ def fit_calibrator(index: SearchIndex) -> Calibrator:
         hidden_articles = np.flatnonzero(group_of == group)
         hidden_rows = np.flatnonzero(np.isin(index.row_article, hidden_articles))
         classifier = None
-        if index.classifier is not None:
+        if trains:
             keep = np.setdiff1d(phrasing_rows, hidden_rows)
             classifier = PhrasingClassifier.fit(
                 index.phrasings[keep], index.row_article[keep], len(index.docs)

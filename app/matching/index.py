@@ -126,6 +126,8 @@ class SearchIndex:
         }
         self.calibrator: Calibrator = Calibrator.default()
         self.patched = False  # True when with_changes made it: a full build should follow
+        # With a classifier: the calibrator for retrieval alone, which a patched index uses.
+        self.retrieval_calibrator: Calibrator | None = None
 
     @classmethod
     def build(
@@ -178,6 +180,8 @@ class SearchIndex:
         )
         if calibrate:
             index.calibrator = fit_calibrator(index)
+            if classifier is not None:
+                index.retrieval_calibrator = fit_calibrator(index, use_classifier=False)
         return index
 
     def with_changes(
@@ -187,10 +191,13 @@ class SearchIndex:
 
         The fitted feature space and the calibrator are reused and only the changed articles
         are read, so a new article answers at once; a full build (new IDF, new words in the
-        word features) should follow when there is time. None when only a full build will do:
-        a classifier to retrain, changed synonyms, or a change to a large part of the KB.
+        word features, a retrained classifier) should follow when there is time. A classifier
+        cannot learn an article in milliseconds, so a patched index answers by retrieval alone,
+        with the calibrator fitted for that. None when only a full build will do: changed
+        synonyms, or a change to a large part of the KB.
         """
-        if self.space is None or self.classifier is not None:
+        calibrator = self.calibrator if self.classifier is None else self.retrieval_calibrator
+        if self.space is None or calibrator is None:
             return None
         if dict(synonyms) != self.normalizer.synonyms:
             return None
@@ -234,7 +241,8 @@ class SearchIndex:
             classifier=None,
             body_words=tuple(self.body_words(p) for p in kept) + tuple(b.words for b in bodies),
         )
-        index.calibrator = self.calibrator
+        index.calibrator = calibrator
+        index.retrieval_calibrator = self.retrieval_calibrator
         index.patched = True
         return index
 
@@ -276,6 +284,7 @@ class SearchIndex:
         *,
         language: str | None = None,
         classifier: PhrasingClassifier | None = None,
+        use_classifier: bool = True,
         masked_rows: Sequence[int] = (),
         masked_articles: Sequence[int] = (),
     ) -> Ranking:
@@ -290,7 +299,7 @@ class SearchIndex:
         if config.body_bonus:
             retrieval += config.body_bonus * body_sims
         classifier = classifier if classifier is not None else self.classifier
-        if classifier is not None:
+        if classifier is not None and use_classifier:
             margins = classifier.margins(vector)
             probabilities = classifier.probabilities(margins)
             combined = (
