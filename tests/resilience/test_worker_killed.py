@@ -1,6 +1,7 @@
 """A uvicorn worker killed with SIGKILL in the middle of requests: its clients see a broken
 connection (never a wrong answer), the other worker keeps answering, the supervisor starts a
-new worker, every acknowledged message is stored and the dead worker's turns left no trace."""
+new worker that answers too, every acknowledged message is stored, and the dead worker's turns
+left no trace."""
 
 import os
 import signal
@@ -76,6 +77,24 @@ def _stored_conversations(database_url: str, user_id: str) -> int:
     return int(count or 0)
 
 
+def _answered_by(url: str, worker: int, timeout: float = 20.0) -> int:
+    """Chats on fresh connections, which the kernel spreads over the workers, until `worker`
+    answers one (the debug field names the process); returns how many requests that took."""
+    deadline = time.monotonic() + timeout
+    tries = 0
+    while time.monotonic() < deadline:
+        tries += 1
+        with httpx.Client(base_url=url, timeout=30) as http:
+            response = http.post(
+                "/v1/chat?debug=true", json={"user": new_user(), "text": QUESTIONS[0]}
+            )
+        assert response.status_code == 200, response.text
+        if response.json()["debug"]["worker"] == worker:
+            return tries
+        time.sleep(0.1)  # a new worker builds its index before it accepts anything
+    return 0
+
+
 @pytest.mark.live
 def test_killed_worker_breaks_only_its_own_requests_and_loses_no_acknowledged_message(
     live_server_factory,  # type: ignore[no-untyped-def]
@@ -133,6 +152,8 @@ def test_killed_worker_breaks_only_its_own_requests_and_loses_no_acknowledged_me
         restarted = wait_for_workers(supervisor, 2)
         assert len(restarted) == 2 and victim not in restarted, restarted
         assert server.process.poll() is None  # the same uvicorn, never restarted by us
+        [newcomer] = set(restarted) - set(workers)
+        assert _answered_by(server.url, newcomer), "the new worker never answered"
 
         for outcome in answered:  # every acknowledged message is stored, with its reply
             body = outcome["response"].json()
