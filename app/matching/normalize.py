@@ -254,12 +254,11 @@ class Normalizer:
             for word in WORD.findall(fold(text.replace("№", " ")))
             for w in self._synonyms.get(word, (word,))
         ]
-        joined = " ".join(words)
         return Normalized(
-            text=joined,
+            text=" ".join(words),
             words=tuple(words),
             stems=tuple(stem(w) for w in words),
-            language=detect_language(joined),
+            language=None,  # an article states its language; detecting it per row cost 10%
             conversions=(),
         )
 
