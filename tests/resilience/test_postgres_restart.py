@@ -97,18 +97,26 @@ def _once(messages: list[str]) -> list[str]:
     return [text for i, text in enumerate(messages) if i == 0 or messages[i - 1] != text]
 
 
-@pytest.mark.live
-def test_postgres_restart_gives_clear_503s_then_recovers_without_losing_acknowledged_messages(
-    private_postgres: PrivateCluster,
-) -> None:
+@pytest.fixture
+def server_on_private_postgres(private_postgres: PrivateCluster) -> Iterator[LiveServer]:
+    """Two uvicorn workers on the private cluster, stopped however the test ends."""
     # No handoffs (threshold 0): the bot replies to every turn, so each stored turn is whole.
     env = live_env(make_settings(private_postgres.url), ANSWERDESK_HANDOFF_THRESHOLD="0")
     server = LiveServer(env, workers=2)
+    yield server
+    server.stop()
+
+
+@pytest.mark.live
+def test_postgres_restart_gives_clear_503s_then_recovers_without_losing_acknowledged_messages(
+    private_postgres: PrivateCluster, server_on_private_postgres: LiveServer
+) -> None:
+    server = server_on_private_postgres
+    workers = wait_for_workers(server.process.pid, 2)
     stop = threading.Event()
     customers = [Customer(server.url) for _ in range(CUSTOMERS)]
     threads = [threading.Thread(target=c.run, args=(stop,)) for c in customers]
     try:
-        workers = wait_for_workers(server.process.pid, 2)
         for thread in threads:
             thread.start()
         _wait(lambda: all(len(c.acknowledged) >= 2 for c in customers), 20, "all are chatting")
@@ -128,36 +136,29 @@ def test_postgres_restart_gives_clear_503s_then_recovers_without_losing_acknowle
         stop.set()
         for thread in threads:
             thread.join(timeout=REQUEST_TIMEOUT + 5)
-        alive_after = server.process.poll() is None
-        workers_after = worker_pids(server.process.pid)
-        server_url = server.url
-        if not alive_after:
-            server.stop()
 
-    try:
-        assert alive_after and workers_after == workers  # the same uvicorn and workers
+    assert server.process.poll() is None  # the same uvicorn...
+    assert worker_pids(server.process.pid) == workers  # ...and the same workers
+    for customer in customers:
+        statuses = {status for _, status, _ in customer.attempts}
+        assert statuses <= {200, 503}, statuses  # no 500, no broken connection, no hang
+        refused = [r for _, status, r in customer.attempts if status == 503]
+        assert refused, "the outage was not seen"
+        for response in refused:
+            assert isinstance(response, httpx.Response)
+            assert_database_unavailable(response)
+            assert response.elapsed.total_seconds() < 5  # told at once, not left waiting
+        # Recovered by itself, at once: pooled connections that died with the old server
+        # are tested on checkout and replaced (pool_pre_ping), so none fails a request.
+        after = [status for sent, status, _ in customer.attempts if sent >= came_back]
+        assert after and set(after) == {200}, after
+
+    with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT) as http:
         for customer in customers:
-            statuses = {status for _, status, _ in customer.attempts}
-            assert statuses <= {200, 503}, statuses  # no 500, no broken connection, no hang
-            refused = [r for _, status, r in customer.attempts if status == 503]
-            assert refused, "the outage was not seen"
-            for response in refused:
-                assert isinstance(response, httpx.Response)
-                assert_database_unavailable(response)
-                assert response.elapsed.total_seconds() < 5  # told at once, not left waiting
-            # Recovered by itself, at once: pooled connections that died with the old server
-            # are tested on checkout and replaced (pool_pre_ping), so none fails a request.
-            after = [status for sent, status, _ in customer.attempts if sent >= came_back]
-            assert after and set(after) == {200}, after
-
-        with httpx.Client(base_url=server_url, timeout=REQUEST_TIMEOUT) as http:
-            for customer in customers:
-                assert customer.conversation_id is not None
-                stored = transcript(http, customer.conversation_id)
-                assert _once(customer_texts(stored)) == customer.acknowledged
-                assert_whole_turns(stored)
-    finally:
-        server.stop()
+            assert customer.conversation_id is not None
+            stored = transcript(http, customer.conversation_id)
+            assert _once(customer_texts(stored)) == customer.acknowledged
+            assert_whole_turns(stored)
 
 
 def test_pool_replaces_connections_that_died_in_a_restart(
