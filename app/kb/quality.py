@@ -46,7 +46,10 @@ def near_duplicates(
         if len(group) < 2:
             continue
         vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=1)
-        matrix = vectorizer.fit_transform([_text(r.title, r.body) for r in group])
+        try:
+            matrix = vectorizer.fit_transform([_text(r.title, r.body) for r in group])
+        except ValueError:  # not one word of two letters in the whole group: nothing to compare
+            continue
         targets = [i for i, r in enumerate(group) if r.id in wanted]
         similarity = (matrix[targets] @ matrix.T).toarray()
         seen: set[frozenset[str]] = set()
