@@ -1,14 +1,16 @@
 """Annotated dependency aliases shared by every router."""
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from contextlib import suppress
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal, authenticate, ensure_role
 from app.db import session_scope
+from app.errors import InvalidInput
 from app.settings import Settings
 
 
@@ -21,6 +23,13 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+# A number in a path or a query outside its column's range is refused (422) rather than sent to
+# the database: PostgreSQL fails on it, SQLite cannot even compare a column with it. Tokens,
+# handoffs, suggestions and revisions have 32-bit ids; messages and events 64-bit ones.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+BigRowId = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
 # scope="function": commit before the response is sent, so a client never reads a 200 for a
 # write that then fails to commit, and its next request sees what it just wrote.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -50,3 +59,30 @@ def require_role(*allowed: str) -> Callable[[Principal], Principal]:
 EditorDep = Annotated[Principal, Depends(require_role("editor"))]
 OperatorDep = Annotated[Principal, Depends(require_role("operator"))]
 AdminDep = Annotated[Principal, Depends(require_role())]
+
+
+def _holds_nul(value: Any) -> bool:
+    pending = [value]  # a loop, not recursion: the JSON may nest deeper than the stack allows
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+async def refuse_nul_characters(request: Request) -> None:
+    """App-wide: PostgreSQL cannot store U+0000 in text (SQLite can), so a request with one in
+    its path, its query or the JSON body its route takes is refused (422) on either database."""
+    texts = [request.url.path, *request.query_params.keys(), *request.query_params.values()]
+    body: Any = None
+    if getattr(request.scope.get("route"), "body_field", None) is not None:
+        with suppress(ValueError):  # FastAPI has read and parsed it already; Starlette caches it
+            body = await request.json()
+    if _holds_nul(texts) or _holds_nul(body):
+        raise InvalidInput("Text may not contain NUL characters (U+0000).")

@@ -4,7 +4,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -17,6 +17,7 @@ from app.channels.outbox import outbox_background
 from app.channels.router import router as channels_router
 from app.conversations.router import router as chat_router
 from app.db import make_engine, make_session_factory
+from app.dependencies import refuse_nul_characters
 from app.errors import install_error_handlers, problem
 from app.handoff.background import sla_requeue
 from app.handoff.router import router as handoff_router
@@ -27,6 +28,7 @@ from app.kb.router import router as kb_router
 from app.kb.service import bump_version, replace_synonyms
 from app.matching.intents import IntentMatcher
 from app.migrate import upgrade_database
+from app.openapi import install_openapi, problems
 from app.settings import Settings, get_settings
 from app.web.console_router import router as console_router
 from app.web.cors import install_widget_cors
@@ -97,9 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Knowledge-base support bot with human handoff.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings or get_settings()
     install_error_handlers(app)
+    install_openapi(app)
     install_widget_cors(app)
     install_metrics(app)
 
@@ -121,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=problems(503))
     def readyz(request: Request) -> JSONResponse:
         try:
             with request.app.state.engine.connect() as connection:

@@ -10,8 +10,9 @@ from app.analytics.schemas import ArticleStatsList, DraftOut, GapList, Summary, 
 from app.auth.service import Principal
 from app.dependencies import EditorDep, SessionDep, SettingsDep, require_role
 from app.handoff.dependencies import NowDep
+from app.openapi import CSV, problems
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=problems(401, 403))
 metrics_router = APIRouter(tags=["health"])
 
 # Support leads may hold any role: operators see their queue's figures, editors the content's.
@@ -39,7 +40,7 @@ def scope(
 ScopeDep = Annotated[service.Scope, Depends(scope)]
 
 
-@router.get("/summary", response_model=Summary)
+@router.get("/summary", response_model=Summary, responses=CSV)
 def summary(
     session: SessionDep,
     settings: SettingsDep,
@@ -52,7 +53,7 @@ def summary(
     return exports.summary_csv(body) if format == "csv" else body
 
 
-@router.get("/timeseries", response_model=Timeseries)
+@router.get("/timeseries", response_model=Timeseries, responses=CSV)
 def timeseries(
     session: SessionDep,
     _: ReaderDep,
@@ -70,13 +71,13 @@ def timeseries(
     return exports.timeseries_csv(body) if format == "csv" else body
 
 
-@router.get("/articles", response_model=ArticleStatsList)
+@router.get("/articles", response_model=ArticleStatsList, responses=CSV)
 def articles(session: SessionDep, _: ReaderDep, period: ScopeDep, format: Format = "json") -> Any:
     body = service.articles(session=session, scope=period)
     return exports.articles_csv(body) if format == "csv" else body
 
 
-@router.get("/gaps", response_model=GapList)
+@router.get("/gaps", response_model=GapList, responses=CSV)
 def list_gaps(
     session: SessionDep,
     _: ReaderDep,
@@ -90,7 +91,11 @@ def list_gaps(
     return exports.gaps_csv(body) if format == "csv" else body
 
 
-@router.post("/gaps/{gap_id}/draft", response_model=DraftOut)
+@router.post(
+    "/gaps/{gap_id}/draft",
+    response_model=DraftOut,
+    responses={201: {"model": DraftOut, "description": "A new draft article"}, **problems(404)},
+)
 def draft_from_gap(
     gap_id: Annotated[str, Path(max_length=32)],
     response: Response,

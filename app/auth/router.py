@@ -4,9 +4,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.auth import service
-from app.dependencies import AdminDep, SessionDep
+from app.dependencies import AdminDep, RowId, SessionDep
+from app.openapi import problems
 
-router = APIRouter(prefix="/v1/tokens", tags=["auth"])
+router = APIRouter(prefix="/v1/tokens", tags=["auth"], responses=problems(401, 403))
 
 
 class TokenIn(BaseModel):
@@ -36,7 +37,12 @@ def list_tokens(session: SessionDep, _: AdminDep) -> list[TokenOut]:
     ]
 
 
-@router.delete("/{token_id}", response_model=TokenOut, response_model_exclude_none=True)
-def revoke_token(token_id: int, session: SessionDep, _: AdminDep) -> TokenOut:
+@router.delete(
+    "/{token_id}",
+    response_model=TokenOut,
+    response_model_exclude_none=True,
+    responses=problems(404),
+)
+def revoke_token(token_id: RowId, session: SessionDep, _: AdminDep) -> TokenOut:
     row = service.revoke_token(session=session, token_id=token_id)
     return TokenOut(id=row.id, name=row.name, role=row.role, revoked=True)

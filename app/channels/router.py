@@ -2,6 +2,7 @@
 anything is parsed; a channel without its settings answers 404."""
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.channels.base import ChannelAdapter
@@ -11,9 +12,14 @@ from app.channels.registry import ADAPTERS
 from app.channels.service import process_events
 from app.channels.whatsapp import WhatsAppAdapter
 from app.errors import NotFound
+from app.openapi import problems
 from app.settings import Settings
 
-router = APIRouter(prefix="/webhooks", tags=["channels"])
+router = APIRouter(prefix="/webhooks", tags=["channels"], responses=problems(404))
+# A webhook without its signature or secret is 401, with a wrong one 403; a subscription
+# check with the wrong verify token is 403. Telegram is acknowledged with JSON, the rest with text.
+SIGNED = problems(401, 403)
+VERIFIED = problems(403)
 
 
 def _enabled(request: Request, channel: str) -> ChannelAdapter:
@@ -48,31 +54,31 @@ def _subscribe(request: Request, channel: str) -> Response:
     )
 
 
-@router.post("/telegram")
+@router.post("/telegram", responses=SIGNED)
 async def telegram_webhook(request: Request) -> Response:
     return await _receive(request, "telegram")
 
 
-@router.get("/messenger")
+@router.get("/messenger", response_class=PlainTextResponse, responses=VERIFIED)
 def messenger_subscribe(request: Request) -> Response:
     return _subscribe(request, "messenger")
 
 
-@router.post("/messenger")
+@router.post("/messenger", response_class=PlainTextResponse, responses=SIGNED)
 async def messenger_webhook(request: Request) -> Response:
     return await _receive(request, "messenger")
 
 
-@router.get("/whatsapp")
+@router.get("/whatsapp", response_class=PlainTextResponse, responses=VERIFIED)
 def whatsapp_subscribe(request: Request) -> Response:
     return _subscribe(request, "whatsapp")
 
 
-@router.post("/whatsapp")
+@router.post("/whatsapp", response_class=PlainTextResponse, responses=SIGNED)
 async def whatsapp_webhook(request: Request) -> Response:
     return await _receive(request, "whatsapp")
 
 
-@router.post("/vk")
+@router.post("/vk", response_class=PlainTextResponse, responses=SIGNED)
 async def vk_webhook(request: Request) -> Response:
     return await _receive(request, "vk")

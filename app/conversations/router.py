@@ -13,13 +13,19 @@ from app.conversations.schemas import (
     MessageOut,
     Suggestion,
 )
-from app.dependencies import SessionDep, SettingsDep
+from app.dependencies import MAX_BIG_ID, BigRowId, SessionDep, SettingsDep
 from app.handoff.dependencies import NowDep
+from app.openapi import problems
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
 
-@router.post("/chat", response_model=ChatResponse, response_model_exclude_unset=True)
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    response_model_exclude_unset=True,
+    responses=problems(404, 409),
+)
 def chat(
     chat_in: ChatRequest,
     request: Request,
@@ -70,9 +76,13 @@ def chat(
     return response
 
 
-@router.get("/conversations/{conversation_id}/messages", response_model=MessageList)
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessageList,
+    responses=problems(404),
+)
 def list_messages(
-    conversation_id: str, session: SessionDep, after: int = Query(default=0, ge=0)
+    conversation_id: str, session: SessionDep, after: int = Query(default=0, ge=0, le=MAX_BIG_ID)
 ) -> MessageList:
     conversation, rows = service.list_messages(
         session=session, conversation_id=conversation_id, after=after
@@ -84,8 +94,8 @@ def list_messages(
     )
 
 
-@router.post("/messages/{message_id}/feedback", status_code=201)
-def give_feedback(message_id: int, body: FeedbackIn, session: SessionDep) -> dict[str, int]:
+@router.post("/messages/{message_id}/feedback", status_code=201, responses=problems(404))
+def give_feedback(message_id: BigRowId, body: FeedbackIn, session: SessionDep) -> dict[str, int]:
     feedback = service.add_feedback(
         session=session, message_id=message_id, value=body.value, comment=body.comment
     )

@@ -5,7 +5,7 @@ from fastapi.responses import StreamingResponse
 
 from app.conversations.schemas import MessageOut
 from app.conversations.service import get_conversation
-from app.dependencies import EditorDep, OperatorDep, SessionDep, SettingsDep
+from app.dependencies import MAX_BIG_ID, EditorDep, OperatorDep, RowId, SessionDep, SettingsDep
 from app.handoff import customer, events, learning, service
 from app.handoff.dependencies import NowDep, StreamOperatorDep
 from app.handoff.packet import handoff_out, handoff_packet
@@ -24,8 +24,14 @@ from app.handoff.schemas import (
     SuggestionList,
     SuggestionOut,
 )
+from app.openapi import EVENT_STREAM, problems
 
 router = APIRouter(prefix="/v1", tags=["handoff"])
+# A route that checks a token answers 401 without one and 403 for the wrong role; a route on one
+# handoff also answers 404, 409 (not in the state the action needs) and 403 (another operator
+# holds it).
+TOKEN_PROBLEMS = problems(401, 403)
+HELD_PROBLEMS = problems(401, 403, 404, 409)
 
 
 def _commit(session: SessionDep) -> None:
@@ -37,7 +43,14 @@ def _commit(session: SessionDep) -> None:
 # The customer: no token; the unguessable conversation id is the capability.
 
 
-@router.post("/conversations/{conversation_id}/handoff", response_model=CustomerHandoffOut)
+@router.post(
+    "/conversations/{conversation_id}/handoff",
+    response_model=CustomerHandoffOut,
+    responses={
+        201: {"model": CustomerHandoffOut, "description": "A new handoff"},
+        **problems(404, 409),
+    },
+)
 def request_person(
     conversation_id: str,
     request: Request,
@@ -67,12 +80,18 @@ def request_person(
     )
 
 
-@router.get("/conversations/{conversation_id}/events")
+@router.get(
+    "/conversations/{conversation_id}/events",
+    response_class=StreamingResponse,
+    responses={**EVENT_STREAM, **problems(404)},
+)
 def customer_events(
     conversation_id: str,
     request: Request,
     settings: SettingsDep,
-    after: int | None = Query(default=None, ge=0, description="the last message id you have"),
+    after: int | None = Query(
+        default=None, ge=0, le=MAX_BIG_ID, description="the last message id you have"
+    ),
 ) -> StreamingResponse:
     # A short session of its own: a request-scoped one would stay open as long as the stream.
     with request.app.state.session_factory() as session:
@@ -86,7 +105,12 @@ def customer_events(
     )
 
 
-@router.post("/conversations/{conversation_id}/rating", response_model=RatingOut, status_code=201)
+@router.post(
+    "/conversations/{conversation_id}/rating",
+    response_model=RatingOut,
+    status_code=201,
+    responses=problems(404, 409),
+)
 def rate(conversation_id: str, body: RatingIn, session: SessionDep) -> RatingOut:
     handoff = service.rate(
         session=session, conversation_id=conversation_id, score=body.score, comment=body.comment
@@ -98,7 +122,7 @@ def rate(conversation_id: str, body: RatingIn, session: SessionDep) -> RatingOut
 # Operators: a bearer token with the operator or admin role.
 
 
-@router.get("/handoffs", response_model=HandoffList)
+@router.get("/handoffs", response_model=HandoffList, responses=TOKEN_PROBLEMS)
 def list_handoffs(
     session: SessionDep,
     _: OperatorDep,
@@ -109,14 +133,18 @@ def list_handoffs(
     return HandoffList(items=[handoff_out(session=session, handoff=h) for h in rows])
 
 
-@router.get("/handoffs/{handoff_id}", response_model=HandoffPacket)
-def get_handoff(handoff_id: int, session: SessionDep, _: OperatorDep) -> HandoffPacket:
+@router.get(
+    "/handoffs/{handoff_id}",
+    response_model=HandoffPacket,
+    responses=problems(401, 403, 404),
+)
+def get_handoff(handoff_id: RowId, session: SessionDep, _: OperatorDep) -> HandoffPacket:
     handoff = service.get_handoff(session=session, handoff_id=handoff_id)
     return handoff_packet(session=session, handoff=handoff)
 
 
-@router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
-def claim(handoff_id: int, session: SessionDep, operator: OperatorDep, now: NowDep) -> HandoffOut:
+@router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut, responses=HELD_PROBLEMS)
+def claim(handoff_id: RowId, session: SessionDep, operator: OperatorDep, now: NowDep) -> HandoffOut:
     handoff = service.claim(
         session=session, handoff_id=handoff_id, operator_name=operator.name, now=now
     )
@@ -124,9 +152,14 @@ def claim(handoff_id: int, session: SessionDep, operator: OperatorDep, now: NowD
     return handoff_out(session=session, handoff=handoff)
 
 
-@router.post("/handoffs/{handoff_id}/messages", response_model=MessageOut, status_code=201)
+@router.post(
+    "/handoffs/{handoff_id}/messages",
+    response_model=MessageOut,
+    status_code=201,
+    responses=HELD_PROBLEMS,
+)
 def send_message(
-    handoff_id: int,
+    handoff_id: RowId,
     body: OperatorMessageIn,
     session: SessionDep,
     operator: OperatorDep,
@@ -145,8 +178,10 @@ def send_message(
     return MessageOut.model_validate(message)
 
 
-@router.post("/handoffs/{handoff_id}/release", response_model=HandoffOut)
-def release(handoff_id: int, session: SessionDep, operator: OperatorDep, now: NowDep) -> HandoffOut:
+@router.post("/handoffs/{handoff_id}/release", response_model=HandoffOut, responses=HELD_PROBLEMS)
+def release(
+    handoff_id: RowId, session: SessionDep, operator: OperatorDep, now: NowDep
+) -> HandoffOut:
     handoff = service.release(
         session=session,
         handoff_id=handoff_id,
@@ -158,9 +193,9 @@ def release(handoff_id: int, session: SessionDep, operator: OperatorDep, now: No
     return handoff_out(session=session, handoff=handoff)
 
 
-@router.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut)
+@router.post("/handoffs/{handoff_id}/resolve", response_model=HandoffOut, responses=HELD_PROBLEMS)
 def resolve(
-    handoff_id: int,
+    handoff_id: RowId,
     session: SessionDep,
     operator: OperatorDep,
     now: NowDep,
@@ -180,12 +215,18 @@ def resolve(
     return handoff_out(session=session, handoff=handoff)
 
 
-@router.get("/operator/events")
+@router.get(
+    "/operator/events",
+    response_class=StreamingResponse,
+    responses={**EVENT_STREAM, **TOKEN_PROBLEMS},
+)
 def operator_events(
     request: Request,
     settings: SettingsDep,
     _: StreamOperatorDep,
-    after: int | None = Query(default=None, ge=0, description="the last event id you have"),
+    after: int | None = Query(
+        default=None, ge=0, le=MAX_BIG_ID, description="the last event id you have"
+    ),
 ) -> StreamingResponse:
     start = events.resume_point(request, after)
     if start is None:  # a new console starts from now; it reads the queue with GET /v1/handoffs
@@ -202,7 +243,7 @@ def operator_events(
 # Editors: phrasings learnt from operators.
 
 
-@router.get("/kb/suggestions", response_model=SuggestionList)
+@router.get("/kb/suggestions", response_model=SuggestionList, responses=TOKEN_PROBLEMS)
 def list_suggestions(
     session: SessionDep,
     _: EditorDep,
@@ -213,9 +254,13 @@ def list_suggestions(
     return SuggestionList(items=[SuggestionOut.model_validate(r) for r in rows])
 
 
-@router.post("/kb/suggestions/{suggestion_id}/approve", response_model=SuggestionOut)
+@router.post(
+    "/kb/suggestions/{suggestion_id}/approve",
+    response_model=SuggestionOut,
+    responses=problems(401, 403, 404, 409),
+)
 def approve_suggestion(
-    suggestion_id: int,
+    suggestion_id: RowId,
     request: Request,
     session: SessionDep,
     editor: EditorDep,
@@ -233,8 +278,14 @@ def approve_suggestion(
     return out
 
 
-@router.post("/kb/suggestions/{suggestion_id}/reject", response_model=SuggestionOut)
-def reject_suggestion(suggestion_id: int, session: SessionDep, editor: EditorDep) -> SuggestionOut:
+@router.post(
+    "/kb/suggestions/{suggestion_id}/reject",
+    response_model=SuggestionOut,
+    responses=problems(401, 403, 404, 409),
+)
+def reject_suggestion(
+    suggestion_id: RowId, session: SessionDep, editor: EditorDep
+) -> SuggestionOut:
     suggestion = learning.reject(session=session, suggestion_id=suggestion_id, by=editor.name)
     _commit(session)
     return SuggestionOut.model_validate(suggestion)

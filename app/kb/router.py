@@ -8,21 +8,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.dependencies import EditorDep, SessionDep, SettingsDep
+from app.dependencies import MAX_BIG_ID, EditorDep, SessionDep, SettingsDep
 from app.kb import service
 from app.kb.responses import article_outs, commit_and_reindex, holder, saved_article
 from app.kb.router_history import router as history_router
 from app.kb.router_import import router as import_router
 from app.kb.schemas import SLUG, ArticleIn, ArticleList, ArticleOut, ArticleSaved, SynonymsBody
+from app.openapi import problems
 
-router = APIRouter(prefix="/v1", tags=["knowledge base"])
+router = APIRouter(prefix="/v1", tags=["knowledge base"], responses=problems(401, 403))
 router.include_router(import_router)  # before /articles/{id} so "import" is never an id
 router.include_router(history_router)
 
 ArticleId = Annotated[str, Path(pattern=SLUG.pattern, description="slug: a-z, 0-9, - and _")]
 
 
-@router.put("/articles/{article_id}", response_model=ArticleSaved)
+@router.put(
+    "/articles/{article_id}",
+    response_model=ArticleSaved,
+    responses={201: {"model": ArticleSaved, "description": "A new article"}, **problems(409)},
+)
 def put_article(
     article_id: ArticleId,
     article_in: ArticleIn,
@@ -42,7 +47,7 @@ def put_article(
     )
 
 
-@router.get("/articles/{article_id}", response_model=ArticleOut)
+@router.get("/articles/{article_id}", response_model=ArticleOut, responses=problems(404))
 def get_article(article_id: str, session: SessionDep, _: EditorDep) -> ArticleOut:
     return article_outs(session, [service.get_article(session=session, article_id=article_id)])[0]
 
@@ -57,7 +62,7 @@ def list_articles(
     language: str | None = None,
     status: str | None = Query(default=None, pattern="^(draft|published)$"),
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_BIG_ID),
 ) -> ArticleList:
     rows, total = service.list_articles(
         session=session,
@@ -72,7 +77,7 @@ def list_articles(
     return ArticleList(items=article_outs(session, rows), total=total)
 
 
-@router.delete("/articles/{article_id}", status_code=204)
+@router.delete("/articles/{article_id}", status_code=204, responses=problems(404))
 def delete_article(
     article_id: str,
     request: Request,

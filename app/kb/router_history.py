@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Query, Request
 
-from app.dependencies import AdminDep, EditorDep, SessionDep, SettingsDep
+from app.dependencies import MAX_BIG_ID, AdminDep, EditorDep, RowId, SessionDep, SettingsDep
 from app.errors import InvalidInput
 from app.kb import audit, quality, revisions, service
 from app.kb.responses import holder, saved_article
@@ -14,20 +14,27 @@ from app.kb.schemas import (
     RevisionList,
     RevisionOut,
 )
+from app.openapi import problems
 
 router = APIRouter()
 
 
-@router.get("/articles/{article_id}/revisions", response_model=RevisionList)
+@router.get(
+    "/articles/{article_id}/revisions", response_model=RevisionList, responses=problems(404)
+)
 def list_revisions(article_id: str, session: SessionDep, _: EditorDep) -> RevisionList:
     rows = revisions.list_revisions(session=session, article_id=article_id)
     return RevisionList(article_id=article_id, items=[RevisionOut.model_validate(r) for r in rows])
 
 
-@router.post("/articles/{article_id}/revisions/{number}/restore", response_model=ArticleSaved)
+@router.post(
+    "/articles/{article_id}/revisions/{number}/restore",
+    response_model=ArticleSaved,
+    responses=problems(404, 409),
+)
 def restore_revision(
     article_id: str,
-    number: int,
+    number: RowId,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -50,7 +57,7 @@ def list_audit(
     action: str | None = None,
     target: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_BIG_ID),
 ) -> AuditList:
     rows, total = audit.list_entries(
         session=session, author=author, action=action, target=target, limit=limit, offset=offset

@@ -12,15 +12,37 @@ from app.kb.models import Article
 from app.kb.responses import after_save_checks, commit_and_reindex, holder
 from app.kb.schemas import ImportReport, QualityWarning
 from app.kb.upload import UploadedFile, close_all, read_files
+from app.openapi import problems
 from app.settings import Settings
 
 router = APIRouter()
+# The body is read as it streams in (app/kb/upload.py), not by FastAPI, so the document would
+# not show it: every part with a filename is a file, whatever its field is called.
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": ".json, .csv, .md, .html or a .zip of them",
+                    }
+                },
+                "required": ["file"],
+            }
+        }
+    },
+}
 
 
 @router.post(
     "/articles/import",
     response_model=ImportReport,
-    responses={413: {"description": "Upload or row limit exceeded"}},
+    responses=problems(413),
+    openapi_extra={"requestBody": UPLOAD_BODY},
 )
 async def import_articles(
     request: Request,

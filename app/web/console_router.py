@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from app.dependencies import PrincipalDep
 from app.errors import NotFound
+from app.openapi import problems
 
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(css|js|svg)$")
@@ -72,7 +73,7 @@ def console_asset(name: str) -> FileResponse:
     )
 
 
-@router.get("/v1/console/me", response_model=Me, tags=["console"])
+@router.get("/v1/console/me", response_model=Me, tags=["console"], responses=problems(401))
 def whoami(principal: PrincipalDep) -> Me:
     """The token's name and role: the console shows the pages that role can use."""
     return Me(name=principal.name, role=principal.role)

@@ -201,3 +201,31 @@ def test_picking_an_article_that_needs_a_person_hands_off(client: TestClient) ->
     reply = chat(client, "whatever", choice="contract-termination-ru")
     assert reply["status"] == "handoff"
     assert reply["article"] is None
+
+
+def test_nul_character_is_422_on_either_database_and_nothing_is_stored(
+    client: TestClient, database_url: str
+) -> None:
+    # Found by tests/test_openapi_fuzz.py: PostgreSQL cannot store U+0000 in text (500).
+    before = count_messages(database_url)
+    body = {"channel": "web", "user": new_user(), "text": "hi\x00there"}
+    refused = [
+        client.post("/v1/chat", json=body),
+        client.post("/v1/chat", json={**body, "text": "hi", "metadata": {"page": "\x00"}}),
+        client.get("/v1/conversations/%00/messages"),
+        client.get("/v1/conversations/abc/messages", params={"after": "1", "x": "\x00"}),
+    ]
+    for response in refused:
+        assert response.status_code == 422, response.text
+        assert "NUL" in response.json()["detail"]
+    assert count_messages(database_url) == before
+
+
+def test_ids_beyond_the_id_range_are_422_not_500(client: TestClient) -> None:
+    # Found by tests/test_openapi_fuzz.py: SQLite cannot compare with an int over 64 bits.
+    conversation_id = chat(client, "привет")["conversation_id"]
+    too_big = 2**63
+    feedback = client.post(f"/v1/messages/{too_big}/feedback", json={"value": 1})
+    messages = client.get(f"/v1/conversations/{conversation_id}/messages?after={too_big}")
+    assert (feedback.status_code, messages.status_code) == (422, 422)
+    assert client.post(f"/v1/messages/{too_big - 1}/feedback", json={"value": 1}).status_code == 404

@@ -263,3 +263,21 @@ def test_button_without_text_records_that_it_was_pressed(client: TestClient) -> 
     history = client.get(f"/v1/conversations/{first['conversation_id']}/messages").json()
     assert [m["role"] for m in history["items"]] == ["customer", "bot", "system", "bot"]
     assert history["status"] == "handoff"
+
+
+def test_handoff_and_suggestion_ids_beyond_the_id_range_are_422_not_500(
+    client: TestClient,
+) -> None:
+    # Found by tests/test_openapi_fuzz.py: 32-bit ids on PostgreSQL, 64-bit on SQLite (500).
+    for too_big in (2**31, 2**63):
+        for path in (
+            f"/v1/handoffs/{too_big}",
+            f"/v1/handoffs/{too_big}/claim",
+            f"/v1/handoffs/{too_big}/resolve",
+            f"/v1/kb/suggestions/{too_big}/reject",
+        ):
+            method = client.get if path.endswith(str(too_big)) else client.post
+            assert method(path, headers=ADMIN).status_code == 422, path
+    assert client.get(f"/v1/handoffs/{2**31 - 1}", headers=ADMIN).status_code == 404
+    events = client.get("/v1/operator/events", params={"after": 2**63}, headers=ADMIN)
+    assert events.status_code == 422

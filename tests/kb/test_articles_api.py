@@ -131,3 +131,22 @@ def test_synonyms_are_editable_and_apply_to_messages(empty_client: TestClient) -
     assert saved.status_code == 200
     reply = chat(empty_client, "zzcar for visitors")
     assert reply["suggestions"][0]["id"] == "parking"
+
+
+def test_nul_character_in_an_article_or_synonym_is_422(empty_client: TestClient) -> None:
+    # Found by tests/test_openapi_fuzz.py: PostgreSQL cannot store U+0000 in text (500).
+    article = {"language": "en", "title": "Parking\x00", "body": "", "questions": []}
+    assert empty_client.put("/v1/articles/p", json=article, headers=ADMIN).status_code == 422
+    synonyms = {"synonyms": {"инет": "интернет\x00"}}
+    assert empty_client.put("/v1/synonyms", json=synonyms, headers=ADMIN).status_code == 422
+    assert empty_client.get("/v1/articles/p", headers=ADMIN).status_code == 404
+
+
+def test_offset_beyond_the_id_range_is_422_not_500(empty_client: TestClient) -> None:
+    # Found by tests/test_openapi_fuzz.py on /v1/audit: an OFFSET past 64 bits fails on SQLite
+    # and PostgreSQL (500). /v1/articles takes the same bound.
+    make_article(empty_client, "parking")  # an audit entry, so the audit query has rows to skip
+    for path in ("/v1/articles", "/v1/audit"):
+        too_big = empty_client.get(path, params={"offset": 10**38}, headers=ADMIN)
+        largest = empty_client.get(path, params={"offset": 2**63 - 1}, headers=ADMIN)
+        assert (too_big.status_code, largest.status_code) == (422, 200)

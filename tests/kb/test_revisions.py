@@ -114,3 +114,11 @@ def test_service_callers_without_author_still_get_revisions(empty_client: TestCl
     newest = _revisions(empty_client, "parking")[0]
     assert (newest["author"], newest["changed"]) == ("system", ["questions"])
     assert newest["diff"]["questions"]["after"] == ["where can I park", "car park"]
+
+
+def test_revision_number_beyond_the_id_range_is_422_not_500(empty_client: TestClient) -> None:
+    # Found by tests/test_openapi_fuzz.py: revision numbers are 32-bit on PostgreSQL.
+    make_article(empty_client, "parking")
+    restore = "/v1/articles/parking/revisions/{}/restore"
+    assert empty_client.post(restore.format(2**31), headers=ADMIN).status_code == 422
+    assert empty_client.post(restore.format(2**31 - 1), headers=ADMIN).status_code == 404
