@@ -232,3 +232,19 @@ LONG_MESSAGES = st.text(MESSAGE_ALPHABET, min_size=1, max_size=200).map(
 def test_normalize_never_raises(text: str) -> None:
     result = Normalizer(VOCABULARY, SYNONYMS).normalize(text)
     assert len(result.words) == len(result.stems)
+
+
+# Letters whose romanizations read back one way only (с, ц, ш, щ, х, и, ы, й, е, ь clash in
+# some pairs: "ts" is ц or тс, "shch" is щ or шч, "ia" is я or иа, "y" is ы or й).
+ROMAN = dict(
+    zip(
+        "абвгджзклмнопртуфчюя",
+        "a b v g d zh z k l m n o p r t u f ch yu ya".split(),
+        strict=True,
+    )
+)
+
+
+@given(st.text(alphabet="".join(ROMAN), min_size=1, max_size=20))
+def test_translit_round_trip(word: str) -> None:
+    assert translit_to_ru("".join(ROMAN[ch] for ch in word)) == word
