@@ -14,7 +14,8 @@ from app.errors import InvalidInput
 from app.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
+    # async only so that FastAPI calls it on the event loop, not in a worker thread
     return request.app.state.settings
 
 

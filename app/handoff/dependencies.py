@@ -12,8 +12,9 @@ from app.db import utcnow
 from app.dependencies import SettingsDep
 
 
-def current_time(request: Request) -> datetime:
-    """Now; tests pin it with `app.state.clock = lambda: datetime(...)`."""
+async def current_time(request: Request) -> datetime:
+    """Now; tests pin it with `app.state.clock = lambda: datetime(...)`. Async only so that
+    FastAPI calls it on the event loop instead of handing it to a worker thread."""
     clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
     return clock()
 
