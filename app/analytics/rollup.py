@@ -59,6 +59,7 @@ def _changed_conversations(session: Session) -> set[str]:
 # Conversations already queued by this transaction: a chat message flushes more than once, and
 # one queue row per conversation and transaction is enough.
 _NOTED = "analytics_noted"
+_QUEUE = insert(DirtyConversation.__table__)  # built once: runs at every flush
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -69,8 +70,7 @@ def _after_flush(session: Session, _context: Any) -> None:
     if ids:
         now = utcnow()
         session.connection().execute(
-            insert(DirtyConversation.__table__),
-            [{"conversation_id": i, "created_at": now} for i in sorted(ids)],
+            _QUEUE, [{"conversation_id": i, "created_at": now} for i in sorted(ids)]
         )
         noted |= ids
 
