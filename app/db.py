@@ -79,10 +79,13 @@ def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0)
     # seconds instead of leaving it hanging for the operating system's TCP timeout.
     given = make_url(database_url).query
     connect_args = {} if "connect_timeout" in given else {"connect_timeout": 5}
+    # pool_size: every request thread (anyio's pool holds 40) and background task takes a
+    # connection; with 10 kept, a busy worker opened and closed overflow connections all the
+    # time, each a new PostgreSQL backend (scripts/bench_load.py).
     return create_engine(
         database_url,
         pool_pre_ping=True,
-        pool_size=10,
+        pool_size=20,
         max_overflow=20,
         connect_args=connect_args,
     )
