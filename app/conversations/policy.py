@@ -4,6 +4,7 @@ Pure: it reads an index, the intents and the conversation's pending choices and 
 decision; storing it is the service's job. The accuracy benchmark calls this same function.
 """
 
+import weakref
 from dataclasses import dataclass, field
 
 from app.matching.engine import match
@@ -94,7 +95,23 @@ def chosen_article(
             wanted = pending_choices[position]
     if wanted is None:
         return None
-    return next((doc for doc in index.docs if doc.id == wanted), None)
+    return _doc(index, wanted)
+
+
+# Each index's articles by id, built once per index (they never change) and dropped with it.
+_docs_by_id: "weakref.WeakKeyDictionary[SearchIndex, dict[str, ArticleDoc]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _doc(index: SearchIndex, article_id: str) -> ArticleDoc | None:
+    docs = _docs_by_id.get(index)
+    if docs is None:
+        docs = {}
+        for doc in index.docs:
+            docs.setdefault(doc.id, doc)  # the first one, as a scan would find
+        _docs_by_id[index] = docs
+    return docs.get(article_id)
 
 
 def decide(
@@ -151,7 +168,7 @@ def _knowledge_base_decision(
     intent_match: Match,
 ) -> Decision:
     top = kb.top
-    doc = next((d for d in index.docs if top and d.id == top.article_id), None)
+    doc = _doc(index, top.article_id) if top else None
     answer_at = (
         doc.answer_threshold if doc and doc.answer_threshold is not None else thresholds.answer
     )
