@@ -21,8 +21,8 @@ from itertools import chain
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import case, delete, event, func, insert, or_, select, type_coerce
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy import and_, case, delete, event, func, insert, or_, select, type_coerce
+from sqlalchemy.orm import Session, SessionTransaction, aliased, sessionmaker
 
 from app.analytics import metrics
 from app.analytics.models import (
@@ -34,7 +34,7 @@ from app.analytics.models import (
 )
 from app.analytics.outcomes import log_handoff_outcomes
 from app.conversations.models import Conversation, Feedback, Message
-from app.db import UTCDateTime, utcnow
+from app.db import JSONType, UTCDateTime, utcnow
 from app.handoff.models import Event, Handoff
 
 log = logging.getLogger("answerdesk.analytics")
@@ -103,7 +103,9 @@ def _load(session: Session, ids: Sequence[str]) -> dict[str, Any]:
             Message.reason,
             Message.article_id,
             Message.created_at,
-            Message.details,
+            # the facts read a reply's details only for a clarify's choices: not the others'
+            # candidates, features and normalized text
+            type_coerce(case((Message.status == "clarify", Message.details)), JSONType),
         )
         .where(Message.conversation_id.in_(ids))
         .order_by(Message.conversation_id, Message.id)
@@ -256,26 +258,28 @@ def refresh_conversations(
 def _earlier_of_same_customers(session: Session, conversation_ids: Sequence[str]) -> set[str]:
     """A new conversation is a new contact for the customer's earlier ones (durable rate)."""
     found: set[str] = set()
+    earlier, new = ConversationFacts, aliased(ConversationFacts)
     for start in range(0, len(conversation_ids), BATCH):
         chunk = conversation_ids[start : start + BATCH]
-        new = session.execute(
-            select(ConversationFacts.user_id, ConversationFacts.started_at).where(
-                ConversationFacts.conversation_id.in_(chunk)
-            )
-        ).all()
-        for user_id, started in new:
-            found.update(
-                session.scalars(
-                    select(ConversationFacts.conversation_id).where(
-                        ConversationFacts.user_id == user_id,
-                        ConversationFacts.started_at < started,
+        # one query per chunk, not one per new conversation
+        found.update(
+            session.scalars(
+                select(earlier.conversation_id)
+                .join(
+                    new,
+                    and_(
+                        new.user_id == earlier.user_id,
+                        earlier.started_at < new.started_at,
                         or_(
-                            ConversationFacts.next_contact_at.is_(None),
-                            ConversationFacts.next_contact_at > started,
+                            earlier.next_contact_at.is_(None),
+                            earlier.next_contact_at > new.started_at,
                         ),
-                    )
+                    ),
                 )
+                .where(new.conversation_id.in_(chunk))
+                .distinct()
             )
+        )
     return found - set(conversation_ids)
 
 
