@@ -441,9 +441,14 @@ def run_load(url: str, customer_loop: Customer, server: Server, **options: objec
 # The runs ---------------------------------------------------------------------------------
 
 
+def concurrencies(args: argparse.Namespace) -> list[int]:
+    return [int(c) for c in str(args.concurrency).split(",")]
+
+
 def bench_chat(
     label: str, database_url: str, articles: list[dict[str, object]], args: argparse.Namespace
-) -> dict:
+) -> list[dict]:
+    """One server, one knowledge-base import, then a run per concurrency level."""
     with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
         metrics_dir = Path(folder) / "prometheus"
         metrics_dir.mkdir()
@@ -454,49 +459,61 @@ def bench_chat(
             "ANSWERDESK_KB_WRITE_WAIT_SECONDS": "0",
             # as in a multi-worker deployment (app/analytics/prometheus.py)
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            **dict(pair.split("=", 1) for pair in args.set),
         }
         log = Path(folder) / "server.log"
-        with running("app.main:app", workers=args.workers, env=env, log=log) as server:
+        with running(args.app, workers=args.workers, env=env, log=log) as server:
             server.wait_until("/readyz")
             ready_s = load_knowledge_base(server.url, articles, timeout=600)
             print(f"{label}: {len(articles):,} articles answer after {ready_s:.0f} s", flush=True)
-            result = run_load(
-                server.url,
-                customer,
-                server,
-                questions=questions_of(articles),
-                concurrency=args.concurrency,
-                warmup=args.warmup,
-                duration=args.duration,
-                client=args.client,
-            )
+            results = []
+            for concurrency in concurrencies(args):
+                result = run_load(
+                    server.url,
+                    customer,
+                    server,
+                    questions=questions_of(articles),
+                    concurrency=concurrency,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    client=args.client,
+                )
+                result.update(label=f"{label}, {concurrency} customers", concurrency=concurrency)
+                print(table([result], []).splitlines()[-1], flush=True)
+                results.append(result)
             if args.profile_seconds:
                 profile(server, args, articles, Path(folder))
-        result["label"] = label
-        return result
+        return results
 
 
-def bench_bare(articles: list[dict[str, object]], args: argparse.Namespace) -> dict:
+def bench_bare(articles: list[dict[str, object]], args: argparse.Namespace) -> list[dict]:
+    results = []
     with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
         log = Path(folder) / "server.log"
         with running("scripts.bare_app:app", workers=args.workers, env={}, log=log) as server:
             server.wait_until("/openapi.json")
-            result = run_load(
-                server.url,
-                bare_customer,
-                server,
-                questions=questions_of(articles),
-                concurrency=args.concurrency,
-                warmup=args.warmup,
-                duration=args.duration,
-                client=args.client,
-            )
-    result["label"] = "bare FastAPI endpoint"
-    return result
+            for concurrency in concurrencies(args):
+                result = run_load(
+                    server.url,
+                    bare_customer,
+                    server,
+                    questions=questions_of(articles),
+                    concurrency=concurrency,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    client=args.client,
+                )
+                result.update(
+                    label=f"bare FastAPI endpoint, {concurrency} clients", concurrency=concurrency
+                )
+                print(table([result], []).splitlines()[-1], flush=True)
+                results.append(result)
+    return results
 
 
 def profile(server: Server, args: argparse.Namespace, articles: list, folder: Path) -> None:
-    """py-spy on every worker while the same load runs again (`--profile-seconds`)."""
+    """py-spy on every worker while the same load runs again (`--profile-seconds`): samples of
+    the thread holding the GIL, as raw collapsed stacks in `--profile-dir`."""
     workers = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     pids = workers.read_text().split()
     spies = []
@@ -516,6 +533,7 @@ def profile(server: Server, args: argparse.Namespace, articles: list, folder: Pa
                     "raw",
                     "--rate",
                     "200",
+                    "--gil",  # only the thread holding the GIL: where Python spends CPU
                     "--output",
                     str(out),
                     "--nonblocking",
@@ -529,7 +547,7 @@ def profile(server: Server, args: argparse.Namespace, articles: list, folder: Pa
         customer,
         server,
         questions=questions_of(articles),
-        concurrency=args.concurrency,
+        concurrency=concurrencies(args)[-1],
         warmup=0.5,
         duration=args.profile_seconds,
         client=args.client,
@@ -542,14 +560,18 @@ def profile(server: Server, args: argparse.Namespace, articles: list, folder: Pa
 # The report -------------------------------------------------------------------------------
 
 
-def table(rows: list[dict], bare: dict | None) -> str:
+def table(rows: list[dict], bare: list[dict]) -> str:
+    """Chat runs, then the bare runs; each chat run's ratio is to the bare run at the same
+    concurrency."""
     lines = [
         "| run | messages/s | p50 ms | p99 ms | errors | server CPU ms per request | "
         "cores used: server / client / other | chat ÷ bare |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
-    for r in [*rows, *([bare] if bare else [])]:
-        ratio = f"{r['per_second'] / bare['per_second']:.3f}" if bare and r is not bare else ""
+    yardstick = {b["concurrency"]: b["per_second"] for b in bare}
+    for r in [*rows, *bare]:
+        base = yardstick.get(r["concurrency"]) if r not in bare else None
+        ratio = f"{r['per_second'] / base:.3f}" if base else ""
         lines.append(
             f"| {r['label']} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['errors']} | {r['server_cpu_ms']:.2f} | {r['server_cores']:.2f} / "
@@ -575,7 +597,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first")
-    parser.add_argument("--concurrency", type=int, default=32, help="simultaneous customers")
+    parser.add_argument(
+        "--concurrency",
+        default="8,32",
+        help="simultaneous customers; a comma-separated list runs each level in turn",
+    )
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--databases", default="sqlite,postgresql")
@@ -587,6 +613,14 @@ def main() -> None:
         help="a server where a throw-away database may be created",
     )
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
+    parser.add_argument("--app", default="app.main:app", help="the ASGI app uvicorn runs")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the chat server, e.g. ANSWERDESK_KB_POLL_SECONDS=1",
+    )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare endpoint")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument(
@@ -601,20 +635,17 @@ def main() -> None:
     from scripts.bench_import import generate
 
     articles = generate(args.articles)
-    rows = []
+    rows: list[dict] = []
     for database in args.databases.split(","):
         if database == "sqlite":
             with tempfile.TemporaryDirectory(prefix="answerdesk-load-db-") as folder:
-                rows.append(
-                    bench_chat("chat, SQLite", f"sqlite:///{folder}/load.db", articles, args)
-                )
+                rows += bench_chat("chat, SQLite", f"sqlite:///{folder}/load.db", articles, args)
         elif database == "postgresql":
             with postgres_database(args.pg_url) as url:
-                rows.append(bench_chat("chat, PostgreSQL", url, articles, args))
+                rows += bench_chat("chat, PostgreSQL", url, articles, args)
         else:
             parser.error(f"unknown database {database!r}")
-        print(table(rows[-1:], None).splitlines()[-1], flush=True)
-    bare = None if args.no_bare else bench_bare(articles, args)
+    bare = [] if args.no_bare else bench_bare(articles, args)
     load_average = os.getloadavg()[0]
     client = (
         "httpx.AsyncClient" if args.client == "httpx" else "a minimal keep-alive HTTP/1.1 client"
@@ -623,8 +654,9 @@ def main() -> None:
         f"`python -m scripts.bench_load --duration {args.duration:g} --concurrency "
         f"{args.concurrency} --articles {args.articles}` on {machine_line()}. "
         f"uvicorn with {args.workers} workers, {args.articles:,} synthetic articles imported "
-        f"through the API; {args.concurrency} customers at once, each sending its next message "
-        "as soon as the reply arrives, in conversations of 3–5 messages, about 10% ending in "
+        f"through the API; {args.concurrency} customers at once (one run per level), each sending "
+        "its next message as soon as the reply arrives (a closed loop: at saturation latency is "
+        "customers ÷ throughput), in conversations of 3–5 messages, about 10% ending in "
         "a request for a person (a handoff). The load generator (one process, "
         f'{client}) runs on the same 2 cores, and so does the database; "other" is every other '
         "process on the machine (PostgreSQL, and whatever else ran: load average "
