@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -107,6 +108,15 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU of the server and its worker processes so far."""
         return tree_cpu_seconds(self.process.pid)
+
+    def worker_cpu_seconds(self) -> dict[int, float]:
+        """The same for each worker process (a child of uvicorn's supervisor)."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            return {}
+        return {int(child): tree_cpu_seconds(int(child)) for child in children}
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -315,49 +325,70 @@ def conversation_script(rng: random.Random, questions: list[str]) -> tuple[list[
     return texts, wants_person
 
 
-async def customer(number: int, post: Post, window: Window, questions: list[str]) -> None:
+class Client(Protocol):
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]: ...
+
+    def close(self) -> None: ...
+
+
+async def customer(number: int, client: Client, window: Window, questions: list[str]) -> None:
+    """One customer after another, each with a conversation on a connection of its own."""
     rng = random.Random(number)
+    post = window.timed(client.post)
     talk = 0
     while window.open():
         talk += 1
         user = f"load-{number}-{talk}"
         texts, _ = conversation_script(rng, questions)
-        conversation_id: str | None = None
-        handed_off = False
-        for turn in texts:
-            if not window.open():
-                return
-            body: dict[str, object] = {"channel": "web", "user": {"id": user}, "text": turn}
-            if conversation_id:
-                body["conversation_id"] = conversation_id
-            try:
-                status, data = await post("/v1/chat", json.dumps(body).encode())
-            except (OSError, asyncio.IncompleteReadError, ConnectionError):
-                break
-            if status != 200:
-                break
-            reply = json.loads(data)
-            conversation_id = reply["conversation_id"]
-            handed_off = handed_off or reply["status"] == "handoff"
-            if window.start <= time.perf_counter() <= window.end:
-                window.replies[reply["status"]] += 1
-        else:
-            if window.start <= time.perf_counter() <= window.end:
-                window.conversations += 1
-                window.handed_off += handed_off
+        await converse(user, texts, post, window)
+        # The next customer is another visitor: a new connection, which may land on the other
+        # worker (a connection kept for the whole run stays with one worker, and one worker
+        # can get most of them).
+        client.close()
 
 
-async def bare_customer(number: int, post: Post, window: Window, questions: list[str]) -> None:
-    rng = random.Random(number)
-    while window.open():
-        body = {"channel": "web", "user": {"id": f"load-{number}"}, "text": rng.choice(questions)}
+async def converse(user: str, texts: list[str], post: Post, window: Window) -> None:
+    conversation_id: str | None = None
+    handed_off = False
+    for turn in texts:
+        if not window.open():
+            return
+        body: dict[str, object] = {"channel": "web", "user": {"id": user}, "text": turn}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
         try:
-            await post("/echo", json.dumps(body).encode())
+            status, data = await post("/v1/chat", json.dumps(body).encode())
         except (OSError, asyncio.IncompleteReadError, ConnectionError):
-            await asyncio.sleep(0.01)
+            return
+        if status != 200:
+            return
+        reply = json.loads(data)
+        conversation_id = reply["conversation_id"]
+        handed_off = handed_off or reply["status"] == "handoff"
+        if window.start <= time.perf_counter() <= window.end:
+            window.replies[reply["status"]] += 1
+    if window.start <= time.perf_counter() <= window.end:
+        window.conversations += 1
+        window.handed_off += handed_off
 
 
-Customer = Callable[[int, Post, Window, list[str]], Awaitable[None]]
+async def bare_customer(number: int, client: Client, window: Window, questions: list[str]) -> None:
+    """The same pattern against the bare endpoint: 3–5 requests per connection."""
+    rng = random.Random(number)
+    post = window.timed(client.post)
+    while window.open():
+        texts, _ = conversation_script(rng, questions)
+        for said in texts:
+            body = {"channel": "web", "user": {"id": f"load-{number}"}, "text": said}
+            try:
+                await post("/echo", json.dumps(body).encode())
+            except (OSError, asyncio.IncompleteReadError, ConnectionError):
+                await asyncio.sleep(0.01)
+                break
+        client.close()
+
+
+Customer = Callable[[int, Client, Window, list[str]], Awaitable[None]]
 
 
 async def drive(
@@ -382,24 +413,24 @@ async def drive(
     else:
         connections = [Connection(host, int(port)) for _ in range(concurrency)]  # type: ignore[misc]
 
-    async def measure_cpu() -> tuple[float, float, float]:
+    async def measure_cpu() -> tuple[float, float, float, list[float]]:
         await asyncio.sleep(max(window.start - time.perf_counter(), 0))
         marks = (time.process_time(), server.cpu_seconds(), machine_busy_seconds())
+        workers = server.worker_cpu_seconds()
         await asyncio.sleep(max(window.end - time.perf_counter(), 0))
+        workers_after = server.worker_cpu_seconds()
         return (
             time.process_time() - marks[0],
             server.cpu_seconds() - marks[1],
             machine_busy_seconds() - marks[2],
+            [workers_after[pid] - workers.get(pid, 0.0) for pid in workers_after],
         )
 
     cpu = asyncio.create_task(measure_cpu())
     await asyncio.gather(
-        *(
-            customer_loop(n, window.timed(c.post), window, questions)
-            for n, c in enumerate(connections)
-        )
+        *(customer_loop(n, c, window, questions) for n, c in enumerate(connections))
     )
-    client_cpu, server_cpu, machine_cpu = await cpu
+    client_cpu, server_cpu, machine_cpu, worker_cpu = await cpu
     for c in connections:
         c.close()
     if pool is not None:
@@ -419,6 +450,7 @@ async def drive(
         # in cores (1.0 = one core busy for the whole window)
         "client_cores": client_cpu / duration,
         "server_cores": server_cpu / duration,
+        "worker_cores": sorted((w / duration for w in worker_cpu if w > 0.01), reverse=True),
         "other_cores": max(machine_cpu - client_cpu - server_cpu, 0.0) / duration,
         "server_cpu_ms": server_cpu * 1000 / count if count else float("nan"),
     }
@@ -565,7 +597,7 @@ def table(rows: list[dict], bare: list[dict]) -> str:
     concurrency."""
     lines = [
         "| run | messages/s | p50 ms | p99 ms | errors | server CPU ms per request | "
-        "cores used: server / client / other | chat ÷ bare |",
+        "cores used: server (per worker) / client / other | chat ÷ bare |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     yardstick = {b["concurrency"]: b["per_second"] for b in bare}
@@ -574,7 +606,8 @@ def table(rows: list[dict], bare: list[dict]) -> str:
         ratio = f"{r['per_second'] / base:.3f}" if base else ""
         lines.append(
             f"| {r['label']} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{r['errors']} | {r['server_cpu_ms']:.2f} | {r['server_cores']:.2f} / "
+            f"{r['errors']} | {r['server_cpu_ms']:.2f} | {r['server_cores']:.2f} "
+            f"({' + '.join(f'{w:.2f}' for w in r['worker_cores'])}) / "
             f"{r['client_cores']:.2f} / {r['other_cores']:.2f} | {ratio} |"
         )
     return "\n".join(lines)
