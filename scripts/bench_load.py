@@ -735,6 +735,7 @@ def main() -> None:
     )
     parser.add_argument("--profile-dir", default="/tmp/answerdesk-load-profiles")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     from scripts.bench_import import generate
 
@@ -754,9 +755,10 @@ def main() -> None:
     client = (
         "httpx.AsyncClient" if args.client == "httpx" else "a minimal keep-alive HTTP/1.1 client"
     )
+    profiling = f" --profile-seconds {args.profile_seconds:g}" if args.profile_seconds else ""
     body = (
         f"`python -m scripts.bench_load --duration {args.duration:g} --concurrency "
-        f"{args.concurrency} --articles {args.articles}` on {machine_line()}. "
+        f"{args.concurrency} --articles {args.articles}{profiling}` on {machine_line()}. "
         f"uvicorn with {args.workers} workers, {args.articles:,} synthetic articles imported "
         f"through the API; {args.concurrency} customers at once (one run per level), each sending "
         "its next message as soon as the reply arrives (a closed loop: at saturation latency is "
@@ -764,8 +766,9 @@ def main() -> None:
         "a request for a person (a handoff). The load generator (one process, "
         f'{client}) runs on the same 2 cores, and so does the database; "other" is every other '
         "process on the machine (PostgreSQL, and whatever else ran: load average "
-        f"{load_average:.1f} at the end). The bare endpoint is scripts/bare_app.py: the same "
-        "request body validated by a pydantic model, a small JSON answer, no middleware.\n\n"
+        f"{load_before:.1f} at the start, {load_average:.1f} at the end). The bare endpoint is "
+        "scripts/bare_app.py: the same request body validated by a pydantic model, a small "
+        "JSON answer, no middleware.\n\n"
         + table(rows, bare)
         + "\n\n"
         + verdict(rows)
