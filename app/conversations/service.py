@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.conversations.models import Conversation, Feedback, Message
@@ -42,10 +42,18 @@ def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
     return conversation
 
 
+# Built once (a new statement's cache key is computed at every call).
+_CONVERSATION_AND_DISLIKE = select(Conversation, handoff_flow.DISLIKED_ANSWER).where(
+    Conversation.id == bindparam("conversation_id")
+)
+
+
 def open_conversation(
     *, session: Session, chat_in: ChatRequest, flush: bool = True
-) -> Conversation:
-    """The request's conversation; a new one is written at once unless `flush` is False."""
+) -> tuple[Conversation, bool]:
+    """The request's conversation, and whether its customer has given a 👎 in it (read with
+    the conversation: escalate() then need not ask again). A new one is written at once unless
+    `flush` is False."""
     if chat_in.conversation_id is None:
         conversation = Conversation(
             id=uuid.uuid4().hex,
@@ -62,13 +70,18 @@ def open_conversation(
         session.add(conversation)
         if flush:
             session.flush()
-        return conversation
-    conversation = get_conversation(session=session, conversation_id=chat_in.conversation_id)
+        return conversation, False
+    found = session.execute(
+        _CONVERSATION_AND_DISLIKE, {"conversation_id": chat_in.conversation_id}
+    ).one_or_none()
+    if found is None:
+        raise ConversationNotFound(chat_in.conversation_id)
+    conversation, disliked = found
     if conversation.user_id != chat_in.user.id or conversation.channel != chat_in.channel:
         raise Conflict("This conversation belongs to another customer or channel.")
     if chat_in.metadata:
         conversation.meta = {**(conversation.meta or {}), **chat_in.metadata}
-    return conversation
+    return conversation, bool(disliked)
 
 
 def add_message(
@@ -142,7 +155,7 @@ def handle_message(
     """
     settings = settings or get_settings()
     now = now or utcnow()
-    conversation = open_conversation(session=session, chat_in=chat_in, flush=False)
+    conversation, disliked = open_conversation(session=session, chat_in=chat_in, flush=False)
     # The policy reads no database, so it runs before this request writes anything: on SQLite
     # the first write takes the one write lock of the whole database until the commit, and
     # matching is most of a message's time.
@@ -161,6 +174,8 @@ def handle_message(
         )
     )
     if conversation in session.new:
+        if decision is not None:  # as _apply() sets it below: no UPDATE right after the INSERT
+            conversation.language = conversation.language or decision.language
         session.flush()  # the conversation's row before its messages' (foreign key)
     # Written together with the reply below, unless a path here needs its id first (a query's
     # autoflush, or an explicit flush).
@@ -201,7 +216,11 @@ def handle_message(
     customer.language = decision.language  # escalate() keeps the language
     with session.no_autoflush:  # it reads earlier replies and feedback only
         decision = handoff_flow.escalate(
-            session=session, conversation=conversation, text=chat_in.text, decision=decision
+            session=session,
+            conversation=conversation,
+            text=chat_in.text,
+            decision=decision,
+            disliked_before=disliked,
         )
     _apply(conversation, decision)
     # One flush writes the customer's message, the reply and the conversation's new state.

@@ -49,9 +49,17 @@ def _to_handoff(decision: Decision, reason: str, reply: str, **extra: Any) -> De
 
 
 def escalate(
-    *, session: Session, conversation: Conversation, text: str, decision: Decision
+    *,
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    decision: Decision,
+    disliked_before: bool | None = None,
 ) -> Decision:
-    """Turns the policy's decision into a handoff when the conversation calls for a person."""
+    """Turns the policy's decision into a handoff when the conversation calls for a person.
+
+    `disliked_before`: whether the customer has given a 👎 in this conversation, when the caller
+    read it already (DISLIKED_ANSWER); None looks it up."""
     language = decision.language
     missed = _is_miss(decision)
     if decision.status == "answered":
@@ -75,7 +83,9 @@ def escalate(
         return _to_handoff(decision, "clarify_ignored", message("handoff", language))
     if missed and conversation.miss_streak >= 2:
         return _to_handoff(decision, "repeated_failure", notices.text("repeated_failure", language))
-    if _repeats_disliked_answer(session, conversation, text, decision):
+    if disliked_before is not False and _repeats_disliked_answer(
+        session, conversation, text, decision
+    ):
         return _to_handoff(decision, "repeated_failure", notices.text("repeated_failure", language))
     return decision
 
@@ -84,6 +94,13 @@ def escalate(
 # key at each call, more than half of this query's cost on SQLite.
 _DISLIKED = select(Feedback.message_id).where(
     Feedback.conversation_id == bindparam("conversation_id"), Feedback.value < 0
+)
+# The same question as a column beside a conversation: select(Conversation, DISLIKED_ANSWER).
+DISLIKED_ANSWER = (
+    select(Feedback.id)
+    .where(Feedback.conversation_id == Conversation.id, Feedback.value < 0)
+    .exists()
+    .label("disliked_answer")
 )
 
 
