@@ -765,8 +765,9 @@ def main() -> None:
         "customers ÷ throughput), in conversations of 3–5 messages, about 10% ending in "
         "a request for a person (a handoff). The load generator (one process, "
         f'{client}) runs on the same 2 cores, and so does the database; "other" is every other '
-        "process on the machine (PostgreSQL, and whatever else ran: load average "
-        f"{load_before:.1f} at the start, {load_average:.1f} at the end). The bare endpoint is "
+        "process on the machine (PostgreSQL, and whatever else ran; the load average was "
+        f"{load_before:.1f} before the run and {load_average:.1f} at its end, counting the "
+        "benchmark's own processes). The bare endpoint is "
         "scripts/bare_app.py: the same request body validated by a pydantic model, a small "
         "JSON answer, no middleware.\n\n"
         + table(rows, bare)
