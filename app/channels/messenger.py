@@ -1,25 +1,19 @@
 """Facebook Messenger Platform: page webhooks in, the Send API (/me/messages) out."""
 
-from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.channels.base import (
-    ChannelAdapter,
     Choice,
     Inbound,
     OutboundRequest,
-    SendResult,
     clip,
     encode_choice,
     greeting_text,
-    load_json,
     split_text,
 )
-from app.channels.graph import classify_graph
-from app.channels.signatures import verify_hub_signature
+from app.channels.graph import GraphAdapter, dicts
 from app.settings import Settings
 
 MAX_QUICK_REPLIES = 13
@@ -82,10 +76,12 @@ def _event(raw: Any) -> Inbound | None:
     return None
 
 
-class MessengerAdapter(ChannelAdapter):
+class MessengerAdapter(GraphAdapter):
     name = "messenger"
     text_limit = 2000
     choice_bytes = 1000
+    settings_prefix = "messenger"
+    access_token_setting = "messenger_page_access_token"
 
     def enabled(self, settings: Settings) -> bool:
         return bool(
@@ -94,21 +90,12 @@ class MessengerAdapter(ChannelAdapter):
             and settings.messenger_page_access_token
         )
 
-    def verify_token(self, settings: Settings) -> str:
-        return settings.messenger_verify_token or ""
-
-    def authenticate(self, *, headers: Mapping[str, str], body: bytes, settings: Settings) -> Any:
-        verify_hub_signature(
-            headers.get("x-hub-signature-256"), body, settings.messenger_app_secret or ""
-        )
-        return load_json(body)
-
     def parse(self, payload: Any) -> list[Inbound]:
         if not isinstance(payload, dict) or payload.get("object") != "page":
             return []
         events: list[Inbound] = []
-        for entry in _list(payload.get("entry")):
-            for raw in _list(entry.get("messaging") if isinstance(entry, dict) else None):
+        for entry in dicts(payload.get("entry")):
+            for raw in dicts(entry.get("messaging")):
                 event = _event(raw)
                 if event is not None:
                     events.append(event)
@@ -142,15 +129,5 @@ class MessengerAdapter(ChannelAdapter):
             "POST",
             f"{settings.graph_api_base.rstrip('/')}/{payload['op']}",
             json=payload["body"],
-            headers={"Authorization": f"Bearer {settings.messenger_page_access_token}"},
+            headers={"Authorization": f"Bearer {self.access_token(settings)}"},
         )
-
-    def classify(self, response: httpx.Response) -> SendResult:
-        return classify_graph(response)
-
-    def secrets(self, settings: Settings) -> list[str]:
-        return [settings.messenger_page_access_token or ""]
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

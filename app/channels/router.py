@@ -6,11 +6,9 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.channels.base import ChannelAdapter
-from app.channels.graph import verify_subscription
-from app.channels.messenger import MessengerAdapter
+from app.channels.graph import GraphAdapter, verify_subscription
 from app.channels.registry import ADAPTERS
 from app.channels.service import process_events
-from app.channels.whatsapp import WhatsAppAdapter
 from app.errors import NotFound
 from app.openapi import problems
 from app.settings import Settings
@@ -48,7 +46,7 @@ async def _receive(request: Request, channel: str) -> Response:
 
 def _subscribe(request: Request, channel: str) -> Response:
     adapter = _enabled(request, channel)
-    assert isinstance(adapter, MessengerAdapter | WhatsAppAdapter)
+    assert isinstance(adapter, GraphAdapter)
     return verify_subscription(
         request.query_params, adapter.verify_token(request.app.state.settings)
     )

@@ -1,24 +1,11 @@
 """WhatsApp Cloud API: business-account webhooks in, /{phone-number-id}/messages out."""
 
-from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.channels.base import (
-    ChannelAdapter,
-    Choice,
-    Inbound,
-    OutboundRequest,
-    SendResult,
-    clip,
-    encode_choice,
-    load_json,
-    split_text,
-)
-from app.channels.graph import classify_graph
-from app.channels.signatures import verify_hub_signature
+from app.channels.base import Choice, Inbound, OutboundRequest, clip, encode_choice, split_text
+from app.channels.graph import GraphAdapter, dicts
 from app.settings import Settings
 
 MAX_BUTTONS = 3  # interactive reply buttons: at most three, titles of at most 20 characters
@@ -92,10 +79,12 @@ def _inbound(message: WaMessage, names: dict[str, str], phone_number_id: Any) ->
     )
 
 
-class WhatsAppAdapter(ChannelAdapter):
+class WhatsAppAdapter(GraphAdapter):
     name = "whatsapp"
     text_limit = 4096
     choice_bytes = 256
+    settings_prefix = "whatsapp"
+    access_token_setting = "whatsapp_access_token"
 
     def enabled(self, settings: Settings) -> bool:
         return bool(
@@ -105,31 +94,22 @@ class WhatsAppAdapter(ChannelAdapter):
             and settings.whatsapp_phone_number_id
         )
 
-    def verify_token(self, settings: Settings) -> str:
-        return settings.whatsapp_verify_token or ""
-
-    def authenticate(self, *, headers: Mapping[str, str], body: bytes, settings: Settings) -> Any:
-        verify_hub_signature(
-            headers.get("x-hub-signature-256"), body, settings.whatsapp_app_secret or ""
-        )
-        return load_json(body)
-
     def parse(self, payload: Any) -> list[Inbound]:
         if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
             return []
         events: list[Inbound] = []
-        for entry in _dicts(payload.get("entry")):
-            for change in _dicts(entry.get("changes")):
+        for entry in dicts(payload.get("entry")):
+            for change in dicts(entry.get("changes")):
                 value = change.get("value")
                 if change.get("field") != "messages" or not isinstance(value, dict):
                     continue
                 names = {
                     str(contact.get("wa_id")): str((contact.get("profile") or {}).get("name"))
-                    for contact in _dicts(value.get("contacts"))
+                    for contact in dicts(value.get("contacts"))
                     if isinstance(contact.get("profile"), dict)
                 }
                 phone_number_id = (value.get("metadata") or {}).get("phone_number_id")
-                for raw in _dicts(value.get("messages")):  # statuses[] are delivery receipts
+                for raw in dicts(value.get("messages")):  # statuses[] are delivery receipts
                     message = WaMessage.read(raw)
                     event = _inbound(message, names, phone_number_id) if message else None
                     if event is not None:
@@ -181,15 +161,5 @@ class WhatsAppAdapter(ChannelAdapter):
             "POST",
             f"{base}/{settings.whatsapp_phone_number_id}/{payload['op']}",
             json=payload["body"],
-            headers={"Authorization": f"Bearer {settings.whatsapp_access_token}"},
+            headers={"Authorization": f"Bearer {self.access_token(settings)}"},
         )
-
-    def classify(self, response: httpx.Response) -> SendResult:
-        return classify_graph(response)
-
-    def secrets(self, settings: Settings) -> list[str]:
-        return [settings.whatsapp_access_token or ""]
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
