@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 from fastapi import Response
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict
 
 from app.db import utcnow
 from app.settings import Settings
@@ -27,6 +28,7 @@ __all__ = [
     "Inbound",
     "OutboundRequest",
     "SendResult",
+    "WebhookModel",
     "clip",
     "encode_choice",
     "greeting_text",
@@ -34,6 +36,13 @@ __all__ = [
     "resolve_choice",
     "split_text",
 ]
+
+
+class WebhookModel(BaseModel):
+    """A platform's webhook object: read the fields we use, ignore the ones it adds later."""
+
+    model_config = ConfigDict(extra="ignore")
+
 
 GREETINGS = {"ru": "привет", "uk": "привет", "be": "привет", "kk": "привет"}
 

@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from app.channels.base import (
     Choice,
     Inbound,
     OutboundRequest,
+    WebhookModel,
     clip,
     encode_choice,
     greeting_text,
@@ -20,32 +21,28 @@ MAX_QUICK_REPLIES = 13
 START_PAYLOADS = ("GET_STARTED", "get_started", "start")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class MsParty(_Model):
+class MsParty(WebhookModel):
     id: str
 
 
-class MsQuickReply(_Model):
+class MsQuickReply(WebhookModel):
     payload: str | None = None
 
 
-class MsMessage(_Model):
+class MsMessage(WebhookModel):
     mid: str
     text: str | None = None
     is_echo: bool = False
     quick_reply: MsQuickReply | None = None
 
 
-class MsPostback(_Model):
+class MsPostback(WebhookModel):
     mid: str | None = None
     title: str | None = None
     payload: str | None = None
 
 
-class MsEvent(_Model):
+class MsEvent(WebhookModel):
     sender: MsParty
     recipient: MsParty | None = None
     timestamp: int | None = None

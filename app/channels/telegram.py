@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 from fastapi import Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from app.channels.base import (
     ChannelAdapter,
@@ -14,6 +14,7 @@ from app.channels.base import (
     Inbound,
     OutboundRequest,
     SendResult,
+    WebhookModel,
     classify_status,
     clip,
     encode_choice,
@@ -27,7 +28,7 @@ from app.settings import Settings
 START_COMMANDS = ("/start", "/help")
 
 
-class _Model(BaseModel):
+class _Model(WebhookModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from fastapi import Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from app.channels.base import (
     ChannelAdapter,
@@ -16,6 +16,7 @@ from app.channels.base import (
     Inbound,
     OutboundRequest,
     SendResult,
+    WebhookModel,
     classify_status,
     clip,
     encode_choice,
@@ -37,11 +38,7 @@ BUTTON_LABEL_CHARS = 40
 BUTTON_PAYLOAD_CHARS = 255
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class VkMessage(_Model):
+class VkMessage(WebhookModel):
     id: int = 0
     peer_id: int
     from_id: int

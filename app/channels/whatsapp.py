@@ -2,9 +2,17 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from app.channels.base import Choice, Inbound, OutboundRequest, clip, encode_choice, split_text
+from app.channels.base import (
+    Choice,
+    Inbound,
+    OutboundRequest,
+    WebhookModel,
+    clip,
+    encode_choice,
+    split_text,
+)
 from app.channels.graph import GraphAdapter, dicts
 from app.settings import Settings
 
@@ -13,31 +21,27 @@ BUTTON_TITLE_CHARS = 20
 INTERACTIVE_BODY_CHARS = 1024
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class WaText(_Model):
+class WaText(WebhookModel):
     body: str
 
 
-class WaReply(_Model):
+class WaReply(WebhookModel):
     id: str
     title: str = ""
 
 
-class WaInteractive(_Model):
+class WaInteractive(WebhookModel):
     type: str
     button_reply: WaReply | None = None
     list_reply: WaReply | None = None
 
 
-class WaButton(_Model):
+class WaButton(WebhookModel):
     payload: str | None = None
     text: str = ""
 
 
-class WaMessage(_Model):
+class WaMessage(WebhookModel):
     from_: str
     id: str
     type: str
