@@ -11,11 +11,10 @@ Writers are serialised (a PostgreSQL advisory lock, `BEGIN IMMEDIATE` on SQLite)
 step is a recomputation, so running it twice or in two workers gives the same rows.
 """
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from itertools import chain
 from typing import Any
@@ -33,6 +32,7 @@ from app.analytics.models import (
     HandoffFacts,
 )
 from app.analytics.outcomes import log_handoff_outcomes
+from app.background import run_every
 from app.conversations.models import Conversation, Feedback, Message
 from app.db import JSONType, UTCDateTime, utcnow
 from app.handoff.models import Event, Handoff
@@ -463,24 +463,11 @@ def rebuild(*, session_factory: sessionmaker[Session], now: datetime | None = No
 @asynccontextmanager
 async def refresh_loop(app: FastAPI) -> AsyncIterator[None]:
     """BACKGROUND task: keeps the roll-ups current every analytics_refresh_seconds."""
-    seconds = app.state.settings.analytics_refresh_seconds
 
-    async def run() -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await asyncio.to_thread(
-                    catch_up, session_factory=app.state.session_factory, now=None
-                )
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # another worker held the lock too long, the database blinked
-                log.warning("analytics refresh failed; retrying next round", exc_info=True)
+    def refresh() -> None:
+        catch_up(session_factory=app.state.session_factory, now=None)
 
-    task = asyncio.create_task(run())
-    try:
+    async with run_every(
+        app.state.settings.analytics_refresh_seconds, refresh, what="analytics refresh"
+    ):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task

@@ -1,13 +1,12 @@
 """Work the handoff domain runs while the app is up: the SLA that returns silent claims."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
+from app.background import run_every
 from app.handoff.service import requeue_stale_claims
 
 log = logging.getLogger("answerdesk.handoff")
@@ -28,18 +27,9 @@ def requeue_once(app: FastAPI) -> list[int]:
 async def sla_requeue(app: FastAPI) -> AsyncIterator[None]:
     """Every worker runs it; the conditional UPDATE makes running it twice harmless."""
 
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(app.state.settings.handoff_sla_check_seconds)
-            try:
-                await run_in_threadpool(requeue_once, app)
-            except Exception:  # the database may be away for a moment; try again next round
-                log.exception("handoff SLA check failed")
-
-    task = asyncio.create_task(loop())
-    try:
+    async with run_every(
+        app.state.settings.handoff_sla_check_seconds,
+        lambda: requeue_once(app),
+        what="handoff SLA check",
+    ):
         yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
