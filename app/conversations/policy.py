@@ -4,7 +4,6 @@ Pure: it reads an index, the intents and the conversation's pending choices and 
 decision; storing it is the service's job. The accuracy benchmark calls this same function.
 """
 
-import weakref
 from dataclasses import dataclass, field
 
 from app.matching.engine import match
@@ -95,23 +94,7 @@ def chosen_article(
             wanted = pending_choices[position]
     if wanted is None:
         return None
-    return _doc(index, wanted)
-
-
-# Each index's articles by id, built once per index (they never change) and dropped with it.
-_docs_by_id: "weakref.WeakKeyDictionary[SearchIndex, dict[str, ArticleDoc]]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _doc(index: SearchIndex, article_id: str) -> ArticleDoc | None:
-    docs = _docs_by_id.get(index)
-    if docs is None:
-        docs = {}
-        for doc in index.docs:
-            docs.setdefault(doc.id, doc)  # the first one, as a scan would find
-        _docs_by_id[index] = docs
-    return docs.get(article_id)
+    return index.doc(wanted)
 
 
 def decide(
@@ -168,7 +151,7 @@ def _knowledge_base_decision(
     intent_match: Match,
 ) -> Decision:
     top = kb.top
-    doc = _doc(index, top.article_id) if top else None
+    doc = index.doc(top.article_id) if top else None
     answer_at = (
         doc.answer_threshold if doc and doc.answer_threshold is not None else thresholds.answer
     )

@@ -96,6 +96,9 @@ class SearchIndex:
     ) -> None:
         self.version = version
         self.docs = docs
+        self._doc_by_id: dict[str, ArticleDoc] = {}
+        for doc in docs:
+            self._doc_by_id.setdefault(doc.id, doc)  # the first, as a scan would find
         self.normalizer = normalizer
         self.config = config
         self.space = space
@@ -261,6 +264,9 @@ class SearchIndex:
             bodies=sp.csr_matrix((0, 0), dtype=np.float32),
             classifier=None,
         )
+
+    def doc(self, article_id: str) -> ArticleDoc | None:
+        return self._doc_by_id.get(article_id)
 
     def body_words(self, article: int) -> tuple[str, ...]:
         return self._body_words[article] if self._body_words else ()
