@@ -6,12 +6,12 @@ n-grams carry typos and word forms the stemmer misses. Both are fitted once per 
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from app.matching.normalize import Normalized
@@ -32,6 +32,10 @@ STOPWORDS = frozenset(
 )
 
 
+# Character n-grams within words: typos and word forms the stemmer misses.
+CHAR_NGRAMS = (2, 5)
+
+
 def word_features(normalized: Normalized, stopwords: frozenset[str] = frozenset()) -> list[str]:
     stems = [
         s for s, w in zip(normalized.stems, normalized.words, strict=True) if w not in stopwords
@@ -45,22 +49,84 @@ def _identity(features: list[str]) -> list[str]:
     return features
 
 
-def _tfidf_row(vectorizer: TfidfVectorizer, tokens: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-    """One document through a fitted vectorizer (sublinear tf, idf, l2), as its transform does,
-    without the input checks that cost a message more than the arithmetic."""
-    vocabulary = vectorizer.vocabulary_
+def _tfidf_row(
+    vocabulary: Mapping[str, int], idf: np.ndarray, tokens: Iterable[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One document through a fitted vocabulary (sublinear tf, idf, l2), as a vectorizer's
+    transform does, without the input checks that cost a message more than the arithmetic."""
     counts = Counter(column for t in tokens if (column := vocabulary.get(t)) is not None)
     columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
     values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-    values *= vectorizer.idf_[columns]
+    values *= idf[columns]
     norm = np.sqrt(values @ values)
     return columns, values / norm if norm else values
 
 
 @dataclass(frozen=True, slots=True)
+class CharNgrams:
+    """Character n-grams within words (scikit-learn's char_wb) counted once per distinct word.
+
+    A vectorizer cuts every occurrence of a word into n-grams again; text repeats its words, so
+    a knowledge base of 100,000 articles has millions of words but few distinct ones. Counting
+    texts x words, and words x n-grams once, gives the same counts as one sparse product.
+    """
+
+    tokens: CountVectorizer  # a distinct word -> its n-gram counts, over the fitted vocabulary
+    idf: TfidfTransformer
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], *, max_features: int) -> "CharNgrams":
+        token_counts, tokens = _token_counts(texts)
+        vectorizer = CountVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, dtype=np.float32)
+        counts = token_counts @ vectorizer.fit_transform(tokens)
+        if counts.shape[1] > max_features:  # the most frequent n-grams, as max_features keeps
+            totals = np.asarray(counts.sum(axis=0)).ravel()
+            kept = np.sort((-totals).argsort()[:max_features])
+            names = vectorizer.get_feature_names_out()[kept]
+            vectorizer = CountVectorizer(
+                analyzer="char_wb",
+                ngram_range=CHAR_NGRAMS,
+                dtype=np.float32,
+                vocabulary=dict(zip(names, range(len(names)), strict=True)),
+            ).fit(())  # a given vocabulary: fitting only installs it
+            counts = counts[:, kept]
+        return cls(tokens=vectorizer, idf=TfidfTransformer(sublinear_tf=True).fit(counts))
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        return self.tokens.vocabulary_
+
+    @property
+    def width(self) -> int:
+        return len(self.idf.idf_)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        token_counts, tokens = _token_counts(texts)
+        counts = token_counts @ self.tokens.transform(tokens)
+        counts.sort_indices()  # a product's are not; a vectorizer's are
+        return self.idf.transform(counts).astype(np.float32)
+
+
+def _token_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
+    """Texts x distinct whitespace-separated words (lowercased), as char_wb splits them."""
+    ids: dict[str, int] = {}
+    indices: list[int] = []
+    indptr = [0]
+    for text in texts:
+        indices.extend([ids.setdefault(w, len(ids)) for w in text.lower().split()])
+        indptr.append(len(indices))
+    matrix = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+        shape=(len(texts), len(ids)),
+    )
+    matrix.sum_duplicates()
+    return matrix, list(ids)
+
+
+@dataclass(frozen=True, slots=True)
 class FeatureSpace:
     word: TfidfVectorizer
-    char: TfidfVectorizer
+    char: CharNgrams
     char_weight: float
     stopwords: frozenset[str]
     char_analyzer: Callable[[str], list[str]]
@@ -71,27 +137,19 @@ class FeatureSpace:
     ) -> "FeatureSpace":
         stopwords = STOPWORDS if drop_stopwords else frozenset()
         word = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
-        char = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(2, 5),
-            sublinear_tf=True,
-            min_df=1,
-            max_features=300_000,
-            dtype=np.float32,
-        )
         word.fit([word_features(t, stopwords) for t in texts])
-        char.fit([t.text for t in texts])
+        char = CharNgrams.fit([t.text for t in texts], max_features=300_000)
         return cls(
             word=word,
             char=char,
             char_weight=char_weight,
             stopwords=stopwords,
-            char_analyzer=char.build_analyzer(),
+            char_analyzer=char.tokens.build_analyzer(),
         )
 
     @property
     def width(self) -> int:
-        return len(self.word.idf_) + len(self.char.idf_)
+        return len(self.word.idf_) + self.char.width
 
     def transform(self, texts: Sequence[Normalized]) -> sp.csr_matrix:
         if not texts:
@@ -103,8 +161,12 @@ class FeatureSpace:
 
     def transform_one(self, text: Normalized) -> sp.csr_matrix:
         """The same vector as transform([text]), in a tenth of the time: one per message."""
-        word_columns, word_values = _tfidf_row(self.word, word_features(text, self.stopwords))
-        char_columns, char_values = _tfidf_row(self.char, self.char_analyzer(text.text))
+        word_columns, word_values = _tfidf_row(
+            self.word.vocabulary_, self.word.idf_, word_features(text, self.stopwords)
+        )
+        char_columns, char_values = _tfidf_row(
+            self.char.vocabulary, self.char.idf.idf_, self.char_analyzer(text.text)
+        )
         columns = np.concatenate([word_columns, char_columns + len(self.word.idf_)])
         values = np.concatenate([word_values, char_values * self.char_weight])
         order = np.argsort(columns)
