@@ -9,6 +9,7 @@ known, small frequent-word lists and letter-bigram models decide, so an empty vo
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import unicodedata
 from collections import Counter
@@ -17,9 +18,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import snowballstemmer
-from rapidfuzz import fuzz, process
 
 from app.matching import text_data as td
+from app.matching.spelling import TypoIndex, is_cyrillic
 
 WORD = re.compile(r"[^\W_]+")
 _URL = re.compile(r"@|://|^www\.|\.(?:com|ru|net|org|io|info|biz|su|рф|app|me)(?:/|$)")
@@ -58,16 +59,12 @@ def layout_to_en(text: str) -> str:
     return text.translate(td.TO_EN)
 
 
-def _is_cyrillic(ch: str) -> bool:
-    return "\u0400" <= ch <= "\u04ff" and ch.isalpha()
-
-
 def _is_latin(ch: str) -> bool:
     return ch.isalpha() and (ch.isascii() or "\u00c0" <= ch <= "\u024f")
 
 
 def detect_language(text: str) -> str | None:
-    cyrillic = sum(1 for ch in text if _is_cyrillic(ch))
+    cyrillic = sum(1 for ch in text if is_cyrillic(ch))
     latin = sum(1 for ch in text if _is_latin(ch))
     if not cyrillic and not latin:
         return None
@@ -94,7 +91,7 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=100_000)
 def _plausibility(word: str) -> float:
     """Log-likelihood ratio per bigram: typed on purpose versus typed on the other layout."""
-    if any(_is_cyrillic(ch) for ch in word):
+    if any(is_cyrillic(ch) for ch in word):
         ratio = td.RU_BIGRAMS.score(word) - td.EN_ON_RU_BIGRAMS.score(word)
     else:
         ratio = td.EN_BIGRAMS.score(word) - td.RU_ON_EN_BIGRAMS.score(word)
@@ -184,19 +181,6 @@ def _spelling_variants(word: str) -> list[str]:
     return variants
 
 
-def _length_buckets(words: Iterable[str]) -> dict[tuple[bool, int], list[str]]:
-    """Candidates per (script, length): a typo rarely changes length by more than two."""
-    by_length: dict[tuple[bool, int], list[str]] = {}
-    for word in sorted(words):
-        if len(word) >= 2 and word.isalpha():
-            by_length.setdefault((_is_cyrillic(word[0]), len(word)), []).append(word)
-    buckets: dict[tuple[bool, int], list[str]] = {}
-    for (cyrillic, length), group in sorted(by_length.items()):
-        for target in range(length - 2, length + 3):
-            buckets.setdefault((cyrillic, target), []).extend(group)
-    return buckets
-
-
 class Normalizer:
     """Turns a customer message into the words the index knows."""
 
@@ -214,7 +198,7 @@ class Normalizer:
         self.vocabulary: frozenset[str] = frozenset(words)
         self._known = self.vocabulary | self._synonyms.keys()
         self._known_stems = frozenset(stem(w) for w in self._known)
-        self._buckets = _length_buckets(self._known)
+        self._typos = TypoIndex(self._known)
         self._scores: dict[str, float] = {}
         self._fixes: dict[str, str] = {}
         # A chunk's readings depend only on the chunk and this normalizer's vocabulary, and KB
@@ -249,8 +233,9 @@ class Normalizer:
     def normalize_document(self, text: str) -> Normalized:
         """Knowledge-base text is written on purpose: no layout, translit or typo guesses, only
         folding, synonyms and stems, so building an index is fast and never rewrites an article."""
+        # Interned: a large knowledge base repeats a few thousand words millions of times.
         words = [
-            w
+            sys.intern(w)
             for word in WORD.findall(fold(text.replace("№", " ")))
             for w in self._synonyms.get(word, (word,))
         ]
@@ -303,7 +288,7 @@ class Normalizer:
                 for name, (words, score) in list(chunk.readings.items()):
                     if name != "layout":
                         chunk.readings[name] = words, score - 2.0
-        elif all(map(_is_cyrillic, letters)):
+        elif all(map(is_cyrillic, letters)):
             chunk.cyrillic = True
             chunk.readings["en"] = self._reading(fold(layout_to_en(raw)))
         return chunk
@@ -361,10 +346,9 @@ class Normalizer:
         fixed = self._fixes.get(word)
         if fixed is None:
             fixed = word
-            choices = self._buckets.get((_is_cyrillic(word[0]), len(word)))
-            if choices and stem(word) not in self._known_stems:
+            if stem(word) not in self._known_stems:
                 cutoff = _FUZZY_SHORT_CUTOFF if len(word) <= 5 else _FUZZY_CUTOFF
-                hit = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+                hit = self._typos.closest(word, cutoff)
                 if hit and (hit[0][0] == word[0] or hit[1] >= _FUZZY_NEW_INITIAL):
                     fixed = hit[0]
             if len(self._fixes) > _CACHE_LIMIT:
