@@ -10,7 +10,6 @@ and its phrasings are asked again: whatever the index then answers is, by constr
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -83,8 +82,8 @@ class Calibrator:
 def _held_out_rows(index: SearchIndex, limit: int, rng: np.random.Generator) -> list[int]:
     """Rows whose article keeps something to match on when they are left out."""
     phrasing = index.row_is_phrasing
-    counts = np.bincount(index.row_article[phrasing], minlength=len(index.docs))
-    has_body = np.asarray(index.bodies.getnnz(axis=1) > 0)
+    counts = np.bincount(index.row_article[phrasing], minlength=len(index.articles))
+    has_body = index.has_body()
     eligible = [
         row
         for row, article in enumerate(index.row_article)
@@ -92,7 +91,7 @@ def _held_out_rows(index: SearchIndex, limit: int, rng: np.random.Generator) -> 
     ]
     rng.shuffle(eligible)
     taken: list[int] = []
-    per_article = np.zeros(len(index.docs), dtype=np.int32)
+    per_article = np.zeros(len(index.articles), dtype=np.int32)
     for row in eligible:
         article = index.row_article[row]
         if counts[article] >= 2 and per_article[article] >= counts[article] // 2:
@@ -113,7 +112,6 @@ class _Sampler:
         self.rows: list[np.ndarray] = []
         self.labels: list[int] = []
         self.weights: list[float] = []
-        self.article_counts = Counter(word for words in _article_words(index) for word in words)
 
     def add(
         self,
@@ -125,35 +123,25 @@ class _Sampler:
     ) -> None:
         index = self.index
         article = int(index.row_article[row])
-        normalized = index.phrasing_norms[row]
+        normalized = index.row_normalized(row)
         ranking = index.rank(
             normalized,
-            index.phrasings[row],
+            index.vectorize(normalized),
             classifier=classifier,
             use_classifier=self.use_classifier,
             masked_rows=masked_rows,
             masked_articles=masked_articles,
         )
         hidden = set(masked_articles)
-        own = _article_words(index, [article])[0] if hidden else frozenset()
+        own = index.article_word_counts(article) if hidden else {}
         words = normalized.words
-        # A word counts as known if some article other than the hidden ones still has it.
-        known = sum(1 for w in words if self.article_counts[w] > (w in own)) / max(len(words), 1)
+        # A word counts as known if a row or body of some other article still has it.
+        counts = index.word_counts
+        known = sum(1 for w in words if counts.get(w, 0) > own.get(w, 0)) / max(len(words), 1)
         correct = not hidden and int(ranking.article_rows[0]) == article
         self.rows.append(ranking_features(ranking, normalized, known))
         self.labels.append(int(correct))
         self.weights.append(weight)
-
-
-def _article_words(
-    index: SearchIndex, articles: Sequence[int] | None = None
-) -> list[frozenset[str]]:
-    wanted = range(len(index.docs)) if articles is None else articles
-    return [
-        frozenset(w for row in index.article_rows(a) for w in index.phrasing_norms[row].words)
-        | frozenset(index.body_words(a))
-        for a in wanted
-    ]
 
 
 def fit_calibrator(index: SearchIndex, *, use_classifier: bool = True) -> Calibrator:
@@ -166,28 +154,27 @@ def fit_calibrator(index: SearchIndex, *, use_classifier: bool = True) -> Calibr
     if not (use_classifier and index.classifier is not None):
         limit = min(limit, RETRIEVAL_QUERIES)
     held = _held_out_rows(index, limit, rng)
-    if len(held) < MIN_SAMPLES or len(index.docs) < GROUPS + 1:
+    if len(held) < MIN_SAMPLES or len(index.articles) < GROUPS + 1:
         return Calibrator.default()
     sampler = _Sampler(index, use_classifier=use_classifier)
     trains = use_classifier and index.classifier is not None
     fold = None
     phrasing_rows = np.flatnonzero(index.row_is_phrasing)
-    if trains:
+    matrix = index.phrasing_matrix() if trains else None
+    if matrix is not None:
         keep = np.setdiff1d(phrasing_rows, held)
-        fold = PhrasingClassifier.fit(
-            index.phrasings[keep], index.row_article[keep], len(index.docs)
-        )
+        fold = PhrasingClassifier.fit(matrix[keep], index.row_article[keep], len(index.articles))
     for row in held:
         sampler.add(row, fold, [row], (), 1.0)
-    group_of = rng.permutation(len(index.docs)) % GROUPS
+    group_of = rng.permutation(len(index.articles)) % GROUPS
     for group in range(GROUPS):
         hidden_articles = np.flatnonzero(group_of == group)
         hidden_rows = np.flatnonzero(np.isin(index.row_article, hidden_articles))
         classifier = None
-        if trains:
+        if matrix is not None:
             keep = np.setdiff1d(phrasing_rows, hidden_rows)
             classifier = PhrasingClassifier.fit(
-                index.phrasings[keep], index.row_article[keep], len(index.docs)
+                matrix[keep], index.row_article[keep], len(index.articles)
             )
         for row in held:
             if group_of[index.row_article[row]] == group:

@@ -15,11 +15,12 @@ from rapidfuzz import fuzz
 from app.matching.calibration import Calibrator, fit_calibrator
 from app.matching.classifier import PhrasingClassifier
 from app.matching.features import FeatureSpace
-from app.matching.normalize import Normalized, Normalizer, fold
+from app.matching.normalize import Normalized, Normalizer, fold, stem
 from app.matching.types import ArticleDoc, Candidate
 
 WORD = re.compile(r"[^\W_]+")
 BODY_CHARS = 3000  # the opening of a long body says what it is about; the rest adds noise
+MIN_QUERY_FEATURES = 8  # however common, a query keeps its rarest few features
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,11 @@ class IndexConfig:
     other_language_factor: float = 0.85
     shortlist: int = 8
     max_calibration_queries: int = 1500
+    segment_articles: int = 10_000
+    # Postings a query may add up per matrix. Past it, the features in the most rows (common
+    # character n-grams, worth little each) are left out, rarest kept first. Calibration
+    # scores the same way, so confidences stay calibrated; small KBs never reach it.
+    max_postings: int = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,36 @@ class Ranking:
     # (negative when it prefers another; 0 without a classifier). A softmax hides this gap.
     classifier_gap: float
     best_rows: np.ndarray  # the phrasing row that matched best, per short-listed article
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Some articles' rows and bodies, stored feature-major: a query's few non-zero features
+    then select the few postings to add up, an order of magnitude faster than multiplying
+    every row by the query. A full build makes one segment; a patch appends one."""
+
+    phrasings: sp.csr_matrix  # features x rows
+    bodies: sp.csr_matrix  # features x articles
+
+    @classmethod
+    def of(cls, phrasings: sp.csr_matrix, bodies: sp.csr_matrix) -> "Segment":
+        return cls(phrasings.T.tocsr(), bodies.T.tocsr())
+
+
+def _similarities(
+    vector: sp.csr_matrix, matrices: Sequence[sp.csr_matrix], max_postings: int
+) -> np.ndarray:
+    """The query's dot product with every row of the segments, in order, from at most
+    `max_postings` postings."""
+    features, weights = vector.indices, vector.data
+    lengths = sum(m.indptr[features + 1] - m.indptr[features] for m in matrices)
+    if len(features) and lengths.sum() > max_postings:
+        order = np.argsort(lengths, kind="stable")
+        within = int(np.searchsorted(np.cumsum(lengths[order]), max_postings, side="right"))
+        kept = np.sort(order[: max(within, MIN_QUERY_FEATURES)])
+        features, weights = features[kept], weights[kept]
+    parts = [matrix[features].T @ weights for matrix in matrices]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 MARKUP = re.compile(r"[*_`#>|]+|!?\[([^\]]*)\]\([^)]*\)")
@@ -78,51 +114,51 @@ def _vocabulary(docs: Sequence[ArticleDoc], synonyms: Mapping[str, str]) -> set[
 
 
 class SearchIndex:
+    """Articles are addressed by position. A patch appends the changed articles at new
+    positions and marks the old ones dead, so the segments already built are reused whole."""
+
     def __init__(
         self,
         *,
         version: int,
-        docs: tuple[ArticleDoc, ...],
+        articles: tuple[ArticleDoc, ...],
         normalizer: Normalizer,
         config: IndexConfig,
         space: FeatureSpace | None,
-        phrasings: sp.csr_matrix,
-        phrasing_norms: tuple[Normalized, ...],
+        segments: tuple[Segment, ...],
+        phrasing_texts: tuple[str, ...],
         row_article: np.ndarray,
         row_weight: np.ndarray,
-        bodies: sp.csr_matrix,
         classifier: PhrasingClassifier | None,
-        body_words: tuple[tuple[str, ...], ...] = (),
+        word_counts: dict[str, int],
+        dead: np.ndarray | None = None,
     ) -> None:
         self.version = version
-        self.docs = docs
+        self.articles = articles  # by position, dead ones included
+        self.dead = np.zeros(0, dtype=np.int64) if dead is None else dead
+        alive = np.ones(len(articles), dtype=bool)
+        alive[self.dead] = False
+        self.docs = tuple(doc for doc, live in zip(articles, alive, strict=True) if live)
         self._doc_by_id: dict[str, ArticleDoc] = {}
-        for doc in docs:
+        for doc in self.docs:
             self._doc_by_id.setdefault(doc.id, doc)  # the first, as a scan would find
         self.normalizer = normalizer
         self.config = config
         self.space = space
-        self.phrasings = phrasings
-        # Features x rows: a query's few non-zero features then select a few rows to add up,
-        # an order of magnitude faster than multiplying every phrasing by the query.
-        self._phrasings_by_feature = phrasings.T.tocsr()
-        self._bodies_by_feature = bodies.T.tocsr()
-        self.phrasing_norms = phrasing_norms
-        self.phrasing_texts = tuple(n.text for n in phrasing_norms)
-        self.phrasing_words = tuple(frozenset(n.words) for n in phrasing_norms)
+        self.segments = segments
+        self.phrasing_texts = phrasing_texts
         self.row_article = row_article
-        # 1 for a title or question; passage_weight for a passage of the body.
+        # 1 for a title or question; passage_weight for a passage of the body; 0 when dead.
         self.row_weight = row_weight
         self.row_is_phrasing = row_weight >= 1.0
         self.row_starts = np.flatnonzero(np.r_[True, row_article[1:] != row_article[:-1]])
-        self.bodies = bodies
         self.classifier = classifier
-        self._body_words = body_words
-        self.word_counts = _word_counts(phrasing_norms, body_words)
-        self.languages = sorted({doc.language for doc in docs})
+        # In how many rows and bodies each word occurs: which words the knowledge base knows.
+        self.word_counts = word_counts
+        self.languages = sorted({doc.language for doc in self.docs})
         self._language_factor = {
             lang: np.array(
-                [1.0 if d.language == lang else config.other_language_factor for d in docs],
+                [1.0 if d.language == lang else config.other_language_factor for d in articles],
                 dtype=np.float32,
             )
             for lang in self.languages
@@ -158,32 +194,30 @@ class SearchIndex:
         space = FeatureSpace.fit(
             fit_on, char_weight=config.char_weight, drop_stopwords=not wants_classifier
         )
-        phrasing_matrix = space.transform(rows)
-        body_matrix = space.transform(bodies)
+        del fit_on
         labels = np.asarray(row_article, dtype=np.int32)
-        classifier = None
-        if wants_classifier:
-            phrasing = weights >= 1.0
-            classifier = PhrasingClassifier.fit(
-                phrasing_matrix[phrasing], labels[phrasing], len(docs)
-            )
         index = cls(
             version=version,
-            docs=docs,
+            articles=docs,
             normalizer=normalizer,
             config=config,
             space=space,
-            phrasings=phrasing_matrix,
-            phrasing_norms=tuple(rows),
+            segments=_segments(space, rows, labels, bodies, config.segment_articles),
+            phrasing_texts=tuple(row.text for row in rows),
             row_article=labels,
             row_weight=weights,
-            bodies=body_matrix,
-            classifier=classifier,
-            body_words=tuple(b.words for b in bodies),
+            classifier=None,
+            word_counts=_word_counts([*rows, *bodies]),
         )
+        del rows, bodies  # the segments have them, feature-major
+        if wants_classifier:
+            phrasing = weights >= 1.0
+            index.classifier = PhrasingClassifier.fit(
+                index.phrasing_matrix()[phrasing], labels[phrasing], len(docs)
+            )
         if calibrate:
             index.calibrator = fit_calibrator(index)
-            if classifier is not None:
+            if index.classifier is not None:
                 index.retrieval_calibrator = fit_calibrator(index, use_classifier=False)
         return index
 
@@ -192,57 +226,64 @@ class SearchIndex:
     ) -> "SearchIndex | None":
         """This index with a few articles added, changed or removed, in milliseconds.
 
-        The fitted feature space and the calibrator are reused and only the changed articles
-        are read, so a new article answers at once; a full build (new IDF, new words in the
-        word features, a retrained classifier) should follow when there is time. A classifier
-        cannot learn an article in milliseconds, so a patched index answers by retrieval alone,
-        with the calibrator fitted for that. None when only a full build will do: changed
-        synonyms, or a change to a large part of the KB.
+        Only the changed articles are read: they become a new segment vectorized with the
+        fitted feature space, their old positions are marked dead, and the calibrator is
+        reused, so a new article answers at once whatever the size of the knowledge base. A
+        full build (new IDF, new words in the word features, a retrained classifier, one
+        segment) should follow when there is time. A classifier cannot learn an article in
+        milliseconds, so a patched index answers by retrieval alone, with the calibrator fitted
+        for that. None when only a full build will do: changed synonyms, or a change to a large
+        part of the KB.
         """
         calibrator = self.calibrator if self.classifier is None else self.retrieval_calibrator
         if self.space is None or calibrator is None:
             return None
         if dict(synonyms) != self.normalizer.synonyms:
             return None
-        position_of = {doc.id: position for position, doc in enumerate(self.docs)}
-        kept: list[int] = []
+        position_of = {doc.id: position for position, doc in enumerate(self.articles)}
+        dead = set(self.dead.tolist())
+        unchanged: set[int] = set()
         changed: list[ArticleDoc] = []
         for doc in docs:
             position = position_of.get(doc.id)
-            if position is not None and self.docs[position] == doc:
-                kept.append(position)
+            if position is not None and position not in dead and self.articles[position] == doc:
+                unchanged.add(position)
             else:
                 changed.append(doc)
         if len(changed) > max(50, len(docs) // 10):
             return None
-        kept.sort()
+        gone = [p for p in range(len(self.articles)) if p not in unchanged and p not in dead]
         normalizer = self.normalizer
         new_words = _vocabulary(changed, {}) - normalizer.vocabulary
         if new_words:  # so that typo correction never "fixes" the new article's own words
             normalizer = normalizer.with_vocabulary(normalizer.vocabulary | new_words)
         rows, row_article, row_weight, bodies = _document_rows(changed, normalizer, self.config)
-        keep_row = np.isin(self.row_article, kept)
-        renumber = np.full(len(self.docs), -1, dtype=np.int32)
-        renumber[kept] = np.arange(len(kept), dtype=np.int32)
-        kept_rows = np.flatnonzero(keep_row)
-        space = self.space
+        word_counts = dict(self.word_counts)
+        old_rows, _, _, old_bodies = _document_rows(
+            [self.articles[p] for p in gone], self.normalizer, self.config
+        )
+        _count_words(word_counts, old_rows + old_bodies, -1)
+        _count_words(word_counts, rows + bodies, +1)
+        weights = self.row_weight.copy()
+        weights[np.isin(self.row_article, gone)] = 0.0
         index = type(self)(
             version=version,
-            docs=tuple(self.docs[p] for p in kept) + tuple(changed),
+            articles=self.articles + tuple(changed),
             normalizer=normalizer,
             config=self.config,
-            space=space,
-            phrasings=sp.vstack([self.phrasings[kept_rows], space.transform(rows)], format="csr"),
-            phrasing_norms=tuple(self.phrasing_norms[r] for r in kept_rows) + tuple(rows),
-            row_article=np.concatenate(
-                [renumber[self.row_article[kept_rows]], np.asarray(row_article) + len(kept)]
-            ).astype(np.int32),
-            row_weight=np.concatenate(
-                [self.row_weight[kept_rows], np.asarray(row_weight, dtype=np.float32)]
+            space=self.space,
+            segments=(
+                *self.segments,
+                Segment.of(self.space.transform(rows), self.space.transform(bodies)),
             ),
-            bodies=sp.vstack([self.bodies[kept], space.transform(bodies)], format="csr"),
+            phrasing_texts=self.phrasing_texts + tuple(row.text for row in rows),
+            row_article=np.concatenate(
+                [self.row_article, np.asarray(row_article, dtype=np.int32) + len(self.articles)]
+            ),
+            row_weight=np.concatenate([weights, np.asarray(row_weight, dtype=np.float32)]),
             classifier=None,
-            body_words=tuple(self.body_words(p) for p in kept) + tuple(b.words for b in bodies),
+            word_counts=word_counts,
+            dead=np.asarray(sorted(dead.union(gone)), dtype=np.int64),
         )
         index.calibrator = calibrator
         index.retrieval_calibrator = self.retrieval_calibrator
@@ -251,25 +292,51 @@ class SearchIndex:
 
     @classmethod
     def _empty(cls, version: int, normalizer: Normalizer, config: IndexConfig) -> "SearchIndex":
+        empty = sp.csr_matrix((0, 0), dtype=np.float32)
         return cls(
             version=version,
-            docs=(),
+            articles=(),
             normalizer=normalizer,
             config=config,
             space=None,
-            phrasings=sp.csr_matrix((0, 0), dtype=np.float32),
-            phrasing_norms=(),
+            segments=(Segment(empty, empty),),
+            phrasing_texts=(),
             row_article=np.zeros(0, dtype=np.int32),
             row_weight=np.zeros(0, dtype=np.float32),
-            bodies=sp.csr_matrix((0, 0), dtype=np.float32),
             classifier=None,
+            word_counts={},
         )
 
     def doc(self, article_id: str) -> ArticleDoc | None:
         return self._doc_by_id.get(article_id)
 
-    def body_words(self, article: int) -> tuple[str, ...]:
-        return self._body_words[article] if self._body_words else ()
+    def row_normalized(self, row: int) -> Normalized:
+        """A row as normalize_document made it (its text is its words, space-separated)."""
+        words = tuple(self.phrasing_texts[row].split())
+        return Normalized(
+            text=self.phrasing_texts[row],
+            words=words,
+            stems=tuple(stem(w) for w in words),
+            language=None,
+            conversions=(),
+        )
+
+    def article_word_counts(self, article: int) -> dict[str, int]:
+        """In how many of one article's rows and body each word occurs."""
+        counts: dict[str, int] = {}
+        rows = [self.row_normalized(row) for row in self.article_rows(article)]
+        body = self.articles[article].body[:BODY_CHARS]
+        _count_words(counts, [*rows, self.normalizer.normalize_document(body)], +1)
+        return counts
+
+    def has_body(self) -> np.ndarray:
+        """Per position: whether the article's body has any feature."""
+        counts = [np.bincount(s.bodies.indices, minlength=s.bodies.shape[1]) for s in self.segments]
+        return np.concatenate(counts) > 0 if counts else np.zeros(0, dtype=bool)
+
+    def phrasing_matrix(self) -> sp.csr_matrix:
+        """Rows x features, for training a classifier on the rows."""
+        return sp.vstack([s.phrasings.T for s in self.segments], format="csr")
 
     def known_share(self, normalized: Normalized) -> float:
         """How much of the message the knowledge base has words for; low means off-topic."""
@@ -278,6 +345,10 @@ class SearchIndex:
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.row_article)
 
     def vectorize(self, normalized: Normalized) -> sp.csr_matrix:
         assert self.space is not None
@@ -296,11 +367,14 @@ class SearchIndex:
     ) -> Ranking:
         """Scores every article for one query. Masks let calibration leave phrasings out."""
         config = self.config
-        phrasing_sims = (vector @ self._phrasings_by_feature).toarray().ravel() * self.row_weight
+        phrasing_sims = (
+            _similarities(vector, [s.phrasings for s in self.segments], config.max_postings)
+            * self.row_weight
+        )
         if len(masked_rows):
             phrasing_sims[np.asarray(masked_rows)] = 0.0
         best_phrasing = np.maximum.reduceat(phrasing_sims, self.row_starts)
-        body_sims = (vector @ self._bodies_by_feature).toarray().ravel()
+        body_sims = _similarities(vector, [s.bodies for s in self.segments], config.max_postings)
         retrieval = np.maximum(best_phrasing, body_sims * config.body_weight)
         if config.body_bonus:
             retrieval += config.body_bonus * body_sims
@@ -318,6 +392,8 @@ class SearchIndex:
             combined = retrieval.copy()
         if language in self._language_factor and len(self.languages) > 1:
             combined = combined * self._language_factor[language]
+        if len(self.dead):
+            combined[self.dead] = -1.0
         if len(masked_articles):
             combined[np.asarray(masked_articles)] = -1.0
         size = min(config.shortlist, len(combined))
@@ -364,8 +440,8 @@ class SearchIndex:
         ):
             if score <= 0:
                 continue
-            doc = self.docs[int(article)]
-            terms = tuple(sorted(query_words & self.phrasing_words[int(row)]))
+            doc = self.articles[int(article)]
+            terms = tuple(sorted(query_words.intersection(self.phrasing_texts[int(row)].split())))
             result.append(
                 Candidate(
                     article_id=doc.id,
@@ -377,6 +453,25 @@ class SearchIndex:
                 )
             )
         return tuple(result)
+
+
+def _segments(
+    space: FeatureSpace,
+    rows: Sequence[Normalized],
+    row_article: np.ndarray,
+    bodies: Sequence[Normalized],
+    size: int,
+) -> tuple[Segment, ...]:
+    """Segments of `size` articles each: vectorized a part at a time, so that a build never
+    holds a large knowledge base's vectors twice (by row and by feature)."""
+    row_bounds = np.searchsorted(row_article, np.arange(0, len(bodies) + size, size))
+    return tuple(
+        Segment.of(
+            space.transform(rows[row_bounds[k] : row_bounds[k + 1]]),
+            space.transform(bodies[start : start + size]),
+        )
+        for k, start in enumerate(range(0, len(bodies), size))
+    )
 
 
 def _margin_gap(margins: np.ndarray | None, top: int) -> float:
@@ -431,14 +526,20 @@ def _article_texts(
     ]
 
 
-def _word_counts(
-    phrasings: Sequence[Normalized], bodies: Sequence[Sequence[str]]
-) -> dict[str, int]:
+def _word_counts(texts: Sequence[Normalized]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for words in (*(p.words for p in phrasings), *bodies):
-        for word in set(words):
-            counts[word] = counts.get(word, 0) + 1
+    _count_words(counts, texts, +1)
     return counts
+
+
+def _count_words(counts: dict[str, int], texts: Sequence[Normalized], sign: int) -> None:
+    for text in texts:
+        for word in set(text.words):
+            left = counts.get(word, 0) + sign
+            if left > 0:
+                counts[word] = left
+            else:
+                counts.pop(word, None)
 
 
 def _wants_classifier(config: IndexConfig, articles: int, rows: int) -> bool:
