@@ -1,6 +1,11 @@
 """The customer-facing chat API."""
 
+from datetime import datetime
+
+import anyio
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from app.conversations import service
 from app.conversations.policy import Thresholds
@@ -16,6 +21,7 @@ from app.conversations.schemas import (
 from app.dependencies import MAX_BIG_ID, BigRowId, SessionDep, SettingsDep
 from app.handoff.dependencies import NowDep
 from app.openapi import problems
+from app.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -26,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["chat"])
     response_model_exclude_unset=True,
     responses=problems(404, 409),
 )
-def chat(
+async def chat(
     chat_in: ChatRequest,
     request: Request,
     session: SessionDep,
@@ -34,7 +40,31 @@ def chat(
     now: NowDep,
     debug: bool = Query(default=False, description="include the decision's explanation"),
 ) -> ChatResponse:
-    state = request.app.state
+    # The blocking work runs in a worker thread, as a sync route's would, but at most
+    # CHAT_THREADS of them at once per process (see app.main.lifespan): with anyio's default
+    # of 40, every waiting customer's message ran at once, each slowed by the others for the
+    # GIL and, on SQLite, for the write lock, and the slowest took seconds. A message waiting
+    # for a thread holds no database connection yet (the session connects on first use).
+    return await anyio.to_thread.run_sync(
+        _chat,
+        chat_in,
+        request.app.state,
+        session,
+        settings,
+        now,
+        debug,
+        limiter=request.app.state.chat_threads,
+    )
+
+
+def _chat(
+    chat_in: ChatRequest,
+    state: State,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    debug: bool,
+) -> ChatResponse:
     conversation, message, decision = service.handle_message(
         session=session,
         index=state.kb_index.current(),
