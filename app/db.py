@@ -1,6 +1,10 @@
 """Engine, sessions and the declarative base shared by every domain's models."""
 
+import fcntl
+import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,12 +69,152 @@ def _sqlite_tuning(busy_timeout_seconds: float) -> Callable[[Any, Any], None]:
     return tune
 
 
+class SQLiteWriterLock:
+    """One writing transaction at a time on a SQLite file, across threads and processes.
+
+    SQLite itself lets one transaction write at a time and makes the others retry with sleeps
+    that grow to 100 ms (busy_timeout): with two workers under load, a message that met
+    another's write lock often waited far longer than the write took. Here a writer waits in
+    the kernel (flock on `<database>-writer.lock`) and wakes as soon as the last one commits.
+    A thread lock first: flock is per open file, shared by a process's threads.
+
+    Waiting for the thread lock is bounded by the busy timeout (then "database is locked", as
+    SQLite would say); waiting for the file lock is not, but its holder is always a transaction
+    that will end (a killed process's lock is released by the kernel).
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path + "-writer.lock"
+        self._threads = threading.Lock()
+        self._fd = -1
+
+    @classmethod
+    def of(cls, path: str) -> "SQLiteWriterLock":
+        """One per database file and process, shared by every engine on it: a thread that
+        writes through a second engine while the first has written then waits for the busy
+        timeout and fails, as it would on SQLite's own lock, instead of hanging."""
+        key = os.path.realpath(path)
+        with _WRITER_LOCKS_GUARD:
+            writer = _WRITER_LOCKS.get(key)
+            if writer is None:
+                writer = _WRITER_LOCKS[key] = cls(key)
+            return writer
+
+    def acquire(self, *, timeout_seconds: float) -> None:
+        if not self._threads.acquire(timeout=timeout_seconds):
+            raise sqlite3.OperationalError("database is locked (waited for this process's writer)")
+        # Opened for each transaction (a few microseconds): no descriptor is kept per database,
+        # and none is shared with a forked child.
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            self._threads.release()
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, -1
+        try:
+            os.close(fd)  # closing the file releases the flock
+        finally:
+            self._threads.release()
+
+
+# Gone with the last engine (its connection class) that uses it.
+_WRITER_LOCKS: "weakref.WeakValueDictionary[str, SQLiteWriterLock]" = weakref.WeakValueDictionary()
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+# Statements that take SQLite's write lock (the sqlite3 module opens a transaction before DML).
+# BEGIN: the roll-up opens with BEGIN IMMEDIATE (app/analytics/rollup.py), which takes SQLite's
+# lock at once; outside this lock it would wait for a writer that waits for it. A CTE may read
+# or write: it is counted as a write, which costs at most an unneeded wait.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "CREATE", "DROP", "ALTER", "WITH", "BEGIN")
+
+
+def _writes(statement: str) -> bool:
+    return statement.lstrip()[:6].upper().startswith(_WRITES)
+
+
+def _locking_connection(
+    writer: SQLiteWriterLock, *, timeout_seconds: float
+) -> type[sqlite3.Connection]:
+    """A sqlite3 connection that holds `writer` from its transaction's first write until the
+    transaction ends (commit, rollback, close: whichever way SQLAlchemy or the pool ends it)."""
+
+    class Cursor(sqlite3.Cursor):
+        def execute(self, sql: str, parameters: Any = (), /) -> "Cursor":
+            connection: Connection = self.connection  # type: ignore[assignment]
+            connection.before(sql)
+            try:
+                return super().execute(sql, parameters)
+            finally:
+                connection.after()
+
+        def executemany(self, sql: str, seq_of_parameters: Any, /) -> "Cursor":
+            connection: Connection = self.connection  # type: ignore[assignment]
+            connection.before(sql)
+            try:
+                return super().executemany(sql, seq_of_parameters)
+            finally:
+                connection.after()
+
+    class Connection(sqlite3.Connection):
+        holds_writer = False
+
+        def cursor(self, factory: Any = Cursor) -> Any:  # type: ignore[override]
+            return super().cursor(factory)
+
+        def before(self, sql: str) -> None:
+            if not self.holds_writer and _writes(sql):
+                writer.acquire(timeout_seconds=timeout_seconds)
+                self.holds_writer = True
+
+        def after(self) -> None:
+            # A write outside a transaction (or one SQLite rolled back on error) has ended.
+            if self.holds_writer and not self.in_transaction:
+                self._release()
+
+        def _release(self) -> None:
+            if self.holds_writer:
+                self.holds_writer = False
+                writer.release()
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                if not self.in_transaction:
+                    self._release()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                if not self.in_transaction:
+                    self._release()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._release()
+
+    return Connection
+
+
 def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0) -> Engine:
     if database_url.startswith("sqlite"):
         path = database_url.split("///", 1)[-1]
+        connect_args: dict[str, Any] = {"check_same_thread": False}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(database_url, connect_args={"check_same_thread": False})
+            if not path.startswith("file:"):  # a plain file path, the one we can lock beside
+                connect_args["factory"] = _locking_connection(
+                    SQLiteWriterLock.of(path), timeout_seconds=sqlite_busy_timeout_seconds
+                )
+        engine = create_engine(database_url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_tuning(sqlite_busy_timeout_seconds))
         return engine
     # pre_ping: after a server restart every pooled connection is dead; each is tested on
