@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from app.matching.normalize import Normalized
@@ -37,16 +37,154 @@ CHAR_NGRAMS = (2, 5)
 
 
 def word_features(normalized: Normalized, stopwords: frozenset[str] = frozenset()) -> list[str]:
-    stems = [
-        s for s, w in zip(normalized.stems, normalized.words, strict=True) if w not in stopwords
-    ]
-    if not stems:  # a message of function words only still has to match something
-        stems = list(normalized.stems)
+    """The word features of a text by name: its stems, then each pair of consecutive stems
+    (WordTerms numbers them instead)."""
+    stems = _kept_stems(normalized, stopwords)
     return [*stems, *(f"{a}_{b}" for a, b in itertools.pairwise(stems))]
 
 
-def _identity(features: list[str]) -> list[str]:
-    return features
+def _kept_stems(normalized: Normalized, stopwords: frozenset[str]) -> Sequence[str]:
+    if not stopwords:
+        return normalized.stems
+    kept = [
+        s for s, w in zip(normalized.stems, normalized.words, strict=True) if w not in stopwords
+    ]
+    return kept or normalized.stems  # a message of function words only still has to match
+
+
+@dataclass(frozen=True, slots=True)
+class WordTerms:
+    """Stems and pairs of consecutive stems, tf-idf weighted (sublinear tf, smooth idf, l2):
+    what a TfidfVectorizer over word_features gives, with each pair a number instead of a
+    string. A knowledge base of 100,000 articles has millions of distinct pairs; as strings
+    in a vocabulary they took more memory, and more time to count, than the rest of the index.
+
+    A term's code is a stem's id, or (first + 1) * len(stems) + second for a pair; the columns
+    are the codes in ascending order.
+    """
+
+    stems: dict[str, int]
+    codes: np.ndarray  # int64, ascending
+    idf: np.ndarray
+    stopwords: frozenset[str]
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[Normalized],
+        *,
+        stopwords: frozenset[str],
+        documents: np.ndarray | None = None,
+    ) -> "WordTerms":
+        """`documents` (one per text) makes the texts of one document count once in a term's
+        document frequency: an article's rows and body are one document."""
+        documents = np.arange(len(texts)) if documents is None else np.asarray(documents)
+        order = np.argsort(documents, kind="stable")  # a document's texts together
+        stems: dict[str, int] = {}
+        ids, starts = _stem_ids([texts[i] for i in order], stopwords, stems, grow=True)
+        span = (len(stems) + 1) * max(len(stems), 1)  # every code is below it
+        owners = documents[order]
+        chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        for first, last in _document_chunks(owners, max(1, min(FIT_DOCUMENTS, 2**62 // span))):
+            codes, text_of = _term_codes(
+                ids[starts[first] : starts[last]],
+                starts[first : last + 1] - starts[first],
+                len(stems),
+            )
+            owner = owners[first:last][text_of] - owners[first]
+            distinct = np.unique(owner * span + codes) % span  # each (document, term) once
+            chunks.append(np.unique(distinct, return_counts=True))
+        codes, inverse = np.unique(np.concatenate([c for c, _ in chunks]), return_inverse=True)
+        df = np.bincount(inverse, weights=np.concatenate([n for _, n in chunks]))
+        n_documents = len(np.unique(documents))
+        idf = (np.log((1 + n_documents) / (1 + df)) + 1).astype(np.float32)
+        return cls(stems=stems, codes=codes, idf=idf, stopwords=stopwords)
+
+    @property
+    def width(self) -> int:
+        return len(self.codes)
+
+    def transform(self, texts: Sequence[Normalized]) -> sp.csr_matrix:
+        ids, starts = _stem_ids(texts, self.stopwords, self.stems, grow=False)
+        codes, text_of = _term_codes(ids, starts, len(self.stems))
+        columns, known = self._columns(codes)
+        counts = sp.csr_matrix(
+            (np.ones(int(known.sum()), dtype=np.float32), (text_of[known], columns[known])),
+            shape=(len(texts), self.width),
+        )
+        counts.sum_duplicates()
+        counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
+        return l2_normalize(counts, copy=False)
+
+    def transform_one(self, text: Normalized) -> tuple[np.ndarray, np.ndarray]:
+        """One message's columns and tf-idf values, without building a matrix."""
+        ids = [self.stems.get(s, -1) for s in _kept_stems(text, self.stopwords)]
+        width = len(self.stems)
+        codes = [i for i in ids if i >= 0]
+        codes += [(a + 1) * width + b for a, b in itertools.pairwise(ids) if a >= 0 and b >= 0]
+        columns, known = self._columns(np.asarray(codes, dtype=np.int64))
+        columns, counts = np.unique(columns[known], return_counts=True)
+        values = (1.0 + np.log(counts)) * self.idf[columns]
+        norm = np.sqrt(values @ values)
+        return columns, values / norm if norm else values
+
+    def feature_names(self) -> list[str]:
+        """Each column as word_features names it."""
+        by_id = list(self.stems)
+        width = len(by_id)
+        return [
+            by_id[c] if c < width else f"{by_id[c // width - 1]}_{by_id[c % width]}"
+            for c in self.codes.tolist()
+        ]
+
+    def _columns(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        columns = np.minimum(np.searchsorted(self.codes, codes), max(self.width - 1, 0))
+        known = self.codes[columns] == codes if self.width else np.zeros(len(codes), dtype=bool)
+        return columns, known
+
+
+FIT_DOCUMENTS = 20_000  # documents counted at once while fitting: bounds the memory it takes
+
+
+def _stem_ids(
+    texts: Sequence[Normalized], stopwords: frozenset[str], stems: dict[str, int], *, grow: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every text's kept stems as ids, one flat array, and where each text starts in it (-1
+    for a stem the fitted vocabulary lacks)."""
+    lengths = [0]
+    parts: list[np.ndarray] = []
+    batch: list[int] = []
+    for text in texts:
+        kept = _kept_stems(text, stopwords)
+        if grow:
+            batch.extend([stems.setdefault(s, len(stems)) for s in kept])
+        else:
+            batch.extend([stems.get(s, -1) for s in kept])
+        lengths.append(len(kept))
+        if len(batch) > 1_000_000:  # a flat array, not a list of millions of references
+            parts.append(np.asarray(batch, dtype=np.int32))
+            batch = []
+    parts.append(np.asarray(batch, dtype=np.int32))
+    return np.concatenate(parts), np.cumsum(lengths, dtype=np.int64)
+
+
+def _term_codes(ids: np.ndarray, starts: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of the stems and consecutive pairs in flat stem ids, and whose text each is."""
+    text_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    known = ids >= 0
+    pair = (text_of[1:] == text_of[:-1]) & known[1:] & known[:-1]
+    first, second = ids[:-1][pair].astype(np.int64), ids[1:][pair]
+    codes = np.concatenate([ids[known].astype(np.int64), (first + 1) * width + second])
+    return codes, np.concatenate([text_of[known], text_of[:-1][pair]])
+
+
+def _document_chunks(owners: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Ranges of texts, sorted by document, of about `size` documents each, never splitting one."""
+    if not len(owners):
+        return []
+    cuts = np.searchsorted(owners, np.arange(owners[0], owners[-1] + size, size))
+    bounds = [int(c) for c in np.unique(np.r_[cuts, len(owners)])]
+    return list(itertools.pairwise(bounds))
 
 
 def _tfidf_row(
@@ -75,8 +213,13 @@ class CharNgrams:
     idf: TfidfTransformer
 
     @classmethod
-    def fit(cls, texts: Sequence[str], *, max_features: int) -> "CharNgrams":
+    def fit(
+        cls, texts: Sequence[str], *, max_features: int, documents: np.ndarray | None = None
+    ) -> "CharNgrams":
+        """`documents` as for WordTerms.fit: a document's texts count as one text."""
         token_counts, tokens = _token_counts(texts)
+        if documents is not None:
+            token_counts = _texts_by_document(documents) @ token_counts
         vectorizer = CountVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, dtype=np.float32)
         counts = token_counts @ vectorizer.fit_transform(tokens)
         if counts.shape[1] > max_features:  # the most frequent n-grams, as max_features keeps
@@ -123,51 +266,62 @@ def _token_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
     return matrix, list(ids)
 
 
+def _texts_by_document(documents: np.ndarray) -> sp.csr_matrix:
+    """Documents x texts, 1 where a text belongs to a document."""
+    _, owner = np.unique(documents, return_inverse=True)
+    return sp.csr_matrix(
+        (np.ones(len(owner), dtype=np.float32), (owner, np.arange(len(owner)))),
+        shape=(int(owner.max(initial=-1)) + 1, len(owner)),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureSpace:
-    word: TfidfVectorizer
+    word: WordTerms
     char: CharNgrams
     char_weight: float
-    stopwords: frozenset[str]
     char_analyzer: Callable[[str], list[str]]
 
     @classmethod
     def fit(
-        cls, texts: Sequence[Normalized], *, char_weight: float, drop_stopwords: bool
+        cls,
+        texts: Sequence[Normalized],
+        *,
+        char_weight: float,
+        drop_stopwords: bool,
+        documents: np.ndarray | None = None,
     ) -> "FeatureSpace":
-        stopwords = STOPWORDS if drop_stopwords else frozenset()
-        word = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float32)
-        word.fit([word_features(t, stopwords) for t in texts])
-        char = CharNgrams.fit([t.text for t in texts], max_features=300_000)
+        """`documents`, one per text, counts each document's texts once for IDF."""
+        word = WordTerms.fit(
+            texts, stopwords=STOPWORDS if drop_stopwords else frozenset(), documents=documents
+        )
+        char = CharNgrams.fit([t.text for t in texts], max_features=300_000, documents=documents)
         return cls(
             word=word,
             char=char,
             char_weight=char_weight,
-            stopwords=stopwords,
             char_analyzer=char.tokens.build_analyzer(),
         )
 
     @property
     def width(self) -> int:
-        return len(self.word.idf_) + self.char.width
+        return self.word.width + self.char.width
 
     def transform(self, texts: Sequence[Normalized]) -> sp.csr_matrix:
         if not texts:
             return sp.csr_matrix((0, self.width), dtype=np.float32)
-        words = self.word.transform([word_features(t, self.stopwords) for t in texts])
+        words = self.word.transform(texts)
         chars = self.char.transform([t.text for t in texts])
         stacked = sp.hstack([words, chars * self.char_weight], format="csr", dtype=np.float32)
         return l2_normalize(stacked, copy=False)
 
     def transform_one(self, text: Normalized) -> sp.csr_matrix:
         """The same vector as transform([text]), in a tenth of the time: one per message."""
-        word_columns, word_values = _tfidf_row(
-            self.word.vocabulary_, self.word.idf_, word_features(text, self.stopwords)
-        )
+        word_columns, word_values = self.word.transform_one(text)
         char_columns, char_values = _tfidf_row(
             self.char.vocabulary, self.char.idf.idf_, self.char_analyzer(text.text)
         )
-        columns = np.concatenate([word_columns, char_columns + len(self.word.idf_)])
+        columns = np.concatenate([word_columns, char_columns + self.word.width])
         values = np.concatenate([word_values, char_values * self.char_weight])
         order = np.argsort(columns)
         columns, values = columns[order], values[order]

@@ -188,14 +188,16 @@ class SearchIndex:
         weights = np.asarray(row_weight, dtype=np.float32)
         phrasing_count = int((weights >= 1.0).sum())
         wants_classifier = _wants_classifier(config, len(docs), phrasing_count)
-        fit_on = rows + bodies
-        if not wants_classifier:  # the classifier learns weights; retrieval leans on IDF
-            fit_on = _article_texts(rows, labels_of(row_article), bodies)
-        space = FeatureSpace.fit(
-            fit_on, char_weight=config.char_weight, drop_stopwords=not wants_classifier
-        )
-        del fit_on
         labels = np.asarray(row_article, dtype=np.int32)
+        space = FeatureSpace.fit(
+            rows + bodies,
+            char_weight=config.char_weight,
+            drop_stopwords=not wants_classifier,
+            # Without a classifier, IDF is counted per article (its rows and body are one
+            # document): a word that names an article's topic is rare across articles even
+            # when that article repeats it in every passage. The classifier learns weights.
+            documents=None if wants_classifier else np.r_[labels, np.arange(len(docs))],
+        )
         index = cls(
             version=version,
             articles=docs,
@@ -500,30 +502,6 @@ def _document_rows(
             row_weight.append(config.passage_weight)
     bodies = [normalizer.normalize_document(doc.body[:BODY_CHARS]) for doc in docs]
     return rows, row_article, row_weight, bodies
-
-
-def labels_of(row_article: list[int]) -> np.ndarray:
-    return np.asarray(row_article, dtype=np.int32)
-
-
-def _article_texts(
-    rows: Sequence[Normalized], row_article: np.ndarray, bodies: Sequence[Normalized]
-) -> list[Normalized]:
-    """One document per article for fitting IDF: a word that names an article's topic is
-    rare across articles even when that article repeats it in every passage."""
-    parts: list[list[Normalized]] = [[body] for body in bodies]
-    for row, article in zip(rows, row_article, strict=True):
-        parts[article].append(row)
-    return [
-        Normalized(
-            text=" ".join(p.text for p in group),
-            words=tuple(w for p in group for w in p.words),
-            stems=tuple(s for p in group for s in p.stems),
-            language=None,
-            conversions=(),
-        )
-        for group in parts
-    ]
 
 
 def _word_counts(texts: Sequence[Normalized]) -> dict[str, int]:
