@@ -215,26 +215,42 @@ def bump_version(*, session: Session) -> None:
 
 
 def published_snapshot(*, session: Session) -> tuple[int, list[ArticleDoc]]:
-    """The version and the articles that may answer, read in one transaction."""
+    """The version and the articles that may answer, read in one transaction.
+
+    Plain rows of the columns the index reads, not ORM objects: a knowledge-base change is
+    answerable only after this read, and at 100,000 articles building an object per article
+    took 5 of the 6 seconds of a patch."""
     version = current_version(session=session)
-    rows = session.scalars(
-        select(Article).where(Article.status == "published").order_by(Article.id)
+    rows = session.execute(
+        select(*SNAPSHOT_COLUMNS).where(Article.status == "published").order_by(Article.id)
     )
-    return version, [to_doc(row) for row in rows]
+    return version, [
+        ArticleDoc(
+            id=row.id,
+            language=row.language,
+            title=row.title,
+            body=row.body or "",
+            questions=tuple(row.questions or ()),
+            tags=tuple(row.tags or ()),
+            always_handoff=row.always_handoff,
+            answer_threshold=row.answer_threshold,
+            handoff_threshold=row.handoff_threshold,
+        )
+        for row in rows
+    ]
 
 
-def to_doc(article: Article) -> ArticleDoc:
-    return ArticleDoc(
-        id=article.id,
-        language=article.language,
-        title=article.title,
-        body=article.body or "",
-        questions=tuple(article.questions or ()),
-        tags=tuple(article.tags or ()),
-        always_handoff=article.always_handoff,
-        answer_threshold=article.answer_threshold,
-        handoff_threshold=article.handoff_threshold,
-    )
+SNAPSHOT_COLUMNS = (
+    Article.id,
+    Article.language,
+    Article.title,
+    Article.body,
+    Article.questions,
+    Article.tags,
+    Article.always_handoff,
+    Article.answer_threshold,
+    Article.handoff_threshold,
+)
 
 
 def get_synonyms(*, session: Session) -> dict[str, str]:
