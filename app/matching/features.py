@@ -84,7 +84,7 @@ class WordTerms:
         ids, starts = _stem_ids([texts[i] for i in order], stopwords, stems, grow=True)
         span = (len(stems) + 1) * max(len(stems), 1)  # every code is below it
         owners = documents[order]
-        chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        chunks = [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))]
         for first, last in _document_chunks(owners, max(1, min(FIT_DOCUMENTS, 2**62 // span))):
             codes, text_of = _term_codes(
                 ids[starts[first] : starts[last]],
@@ -114,7 +114,7 @@ class WordTerms:
         )
         counts.sum_duplicates()
         counts.data = (1.0 + np.log(counts.data)) * self.idf[counts.indices]
-        return l2_normalize(counts, copy=False)
+        return l2_normalize(counts, copy=False) if self.width else counts
 
     def transform_one(self, text: Normalized) -> tuple[np.ndarray, np.ndarray]:
         """One message's columns and tf-idf values, without building a matrix."""

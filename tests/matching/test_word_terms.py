@@ -82,3 +82,9 @@ def test_unknown_words_and_empty_texts_have_no_features() -> None:
     assert terms.transform([empty, unknown]).nnz == 0
     columns, values = terms.transform_one(unknown)
     assert len(columns) == len(values) == 0
+
+
+def test_fits_on_nothing() -> None:
+    terms = WordTerms.fit([], stopwords=frozenset())
+    assert terms.width == 0
+    assert terms.transform([NORMALIZER.normalize("pay")]).shape == (1, 0)
