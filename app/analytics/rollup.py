@@ -1,7 +1,8 @@
 """Keeping the analytics tables current.
 
 1. A session listener notes every conversation whose messages, feedback, handoffs or events
-   change, in `analytics_dirty`, inside the same transaction as the change.
+   change, in `analytics_dirty`, inside the same transaction as the change (`note_changed`,
+   which writes that bypass the ORM's flush call themselves).
 2. `catch_up` (run by a background loop in every worker, and before each analytics query)
    recomputes those conversations' facts and the daily roll-ups of the days they touch, plus
    the days whose time-dependent counts (24 h / 7 day windows) have moved since.
@@ -62,17 +63,24 @@ _NOTED = "analytics_noted"
 _QUEUE = insert(DirtyConversation.__table__)  # built once: runs at every flush
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    ids = _changed_conversations(session)
-    log_handoff_outcomes(session)
+def note_changed(session: Session, conversation_ids: Iterable[str]) -> None:
+    """Queues these conversations for recomputation in the session's transaction, once each.
+
+    The flush listener calls it for every ORM change; a write that bypasses the flush (the chat
+    turn's Core INSERT, app/conversations/service.py) must call it itself."""
     noted: set[str] = session.info.setdefault(_NOTED, set())
-    ids -= noted
+    ids = set(conversation_ids) - noted
     if ids:
         now = utcnow()
         session.connection().execute(
             _QUEUE, [{"conversation_id": i, "created_at": now} for i in sorted(ids)]
         )
         noted |= ids
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    log_handoff_outcomes(session)
+    note_changed(session, _changed_conversations(session))
 
 
 def _transaction_end(session: Session, transaction: SessionTransaction) -> None:

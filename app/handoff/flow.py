@@ -272,6 +272,7 @@ def return_to_operator(
         or now - last.resolved_at > timedelta(minutes=settings.after_resolve_minutes)
     ):
         return
+    session.add(customer)
     session.flush()  # the customer's message becomes the trigger: it needs its id
     open_handoff(
         session=session,
