@@ -63,7 +63,8 @@ def escalate(
     language = decision.language
     missed = _is_miss(decision)
     if decision.status == "answered":
-        conversation.miss_streak = 0
+        if conversation.miss_streak != 0:  # an equal value would still be flushed for nothing
+            conversation.miss_streak = 0
     elif missed:
         conversation.miss_streak = (conversation.miss_streak or 0) + 1
 
