@@ -37,9 +37,6 @@ from app.web.cors import install_widget_cors
 from app.web.router import router as web_router
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
-# Chat messages handled at once per worker process (app/conversations/router.py). Python runs
-# one thread at a time; a few overlap one message's database waits with another's matching.
-CHAT_THREADS = 4
 
 # One router per domain; add a domain's router here.
 ROUTERS = [
@@ -118,7 +115,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.session_factory, poll_seconds=settings.kb_poll_seconds
     )
     app.state.intents = IntentMatcher.from_directory(settings.intents_dir)
-    app.state.chat_threads = anyio.CapacityLimiter(CHAT_THREADS)  # of this event loop
+    app.state.chat_threads = anyio.CapacityLimiter(settings.chat_threads_per_worker)
     async with AsyncExitStack() as stack:
         for background in BACKGROUND:
             await stack.enter_async_context(background(app))

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     default_language: str = "en"
 
     max_message_chars: int = Field(4000, gt=0)
+    # Chat messages a worker handles at once (app/conversations/router.py); unset: 1 on SQLite,
+    # 4 on PostgreSQL. Python runs one thread at a time. On SQLite, whose writes take turns
+    # anyway, a second thread only adds hand-offs of the interpreter lock between threads
+    # (scripts/bench_load.py: about a quarter more messages/s with one); on PostgreSQL a few
+    # overlap one message's database round trips with another's matching.
+    chat_threads: int | None = Field(None, gt=0)
     # How often a worker checks the database for a newer knowledge-base version.
     kb_poll_seconds: float = Field(0.5, gt=0)
     # Sites allowed to embed the chat widget (comma-separated origins, "*" for any, "" for none).
@@ -92,6 +98,12 @@ class Settings(BaseSettings):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     # How often each worker folds new conversations into the roll-ups (queries also do it).
     analytics_refresh_seconds: float = Field(10.0, gt=0)
+
+    @property
+    def chat_threads_per_worker(self) -> int:
+        if self.chat_threads is not None:
+            return self.chat_threads
+        return 1 if self.database_url.startswith("sqlite") else 4
 
     @field_validator("business_hours")
     @classmethod

@@ -41,7 +41,7 @@ async def chat(
     debug: bool = Query(default=False, description="include the decision's explanation"),
 ) -> ChatResponse:
     # The blocking work runs in a worker thread, as a sync route's would, but at most
-    # CHAT_THREADS of them at once per process (see app.main.lifespan): with anyio's default
+    # settings.chat_threads_per_worker of them at once per process: with anyio's default
     # of 40, every waiting customer's message ran at once, each slowed by the others for the
     # GIL and, on SQLite, for the write lock, and the slowest took seconds. A message waiting
     # for a thread holds no database connection yet (the session connects on first use).
