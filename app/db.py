@@ -18,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from app.settings import is_sqlite
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -205,7 +207,7 @@ def _locking_connection(
 
 
 def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0) -> Engine:
-    if database_url.startswith("sqlite"):
+    if is_sqlite(database_url):
         path = database_url.split("///", 1)[-1]
         connect_args: dict[str, Any] = {"check_same_thread": False}
         if path and path != ":memory:":

@@ -6,7 +6,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from app.settings import PROJECT_ROOT
+from app.settings import PROJECT_ROOT, is_sqlite
 
 
 def _config(database_url: str) -> Config:
@@ -18,7 +18,7 @@ def _config(database_url: str) -> Config:
 
 def upgrade_database(database_url: str) -> None:
     config = _config(database_url)
-    if not database_url.startswith("sqlite"):
+    if not is_sqlite(database_url):
         command.upgrade(config, "heads")  # env.py holds a PostgreSQL advisory lock
         return
     db_path = Path(database_url.split("///", 1)[-1])

@@ -10,6 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def is_sqlite(database_url: str) -> bool:
+    return database_url.startswith("sqlite")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANSWERDESK_", env_file=".env", extra="ignore")
 
@@ -103,7 +107,7 @@ class Settings(BaseSettings):
     def chat_threads_per_worker(self) -> int:
         if self.chat_threads is not None:
             return self.chat_threads
-        return 1 if self.database_url.startswith("sqlite") else 4
+        return 1 if is_sqlite(self.database_url) else 4
 
     @field_validator("business_hours")
     @classmethod

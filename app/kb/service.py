@@ -214,6 +214,20 @@ def bump_version(*, session: Session) -> None:
         session.flush()
 
 
+# What the index reads of an article (ArticleDoc).
+SNAPSHOT_COLUMNS = (
+    Article.id,
+    Article.language,
+    Article.title,
+    Article.body,
+    Article.questions,
+    Article.tags,
+    Article.always_handoff,
+    Article.answer_threshold,
+    Article.handoff_threshold,
+)
+
+
 def published_snapshot(*, session: Session) -> tuple[int, list[ArticleDoc]]:
     """The version and the articles that may answer, read in one transaction.
 
@@ -238,19 +252,6 @@ def published_snapshot(*, session: Session) -> tuple[int, list[ArticleDoc]]:
         )
         for row in rows
     ]
-
-
-SNAPSHOT_COLUMNS = (
-    Article.id,
-    Article.language,
-    Article.title,
-    Article.body,
-    Article.questions,
-    Article.tags,
-    Article.always_handoff,
-    Article.answer_threshold,
-    Article.handoff_threshold,
-)
 
 
 def get_synonyms(*, session: Session) -> dict[str, str]:

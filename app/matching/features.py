@@ -124,9 +124,7 @@ class WordTerms:
         codes += [(a + 1) * width + b for a, b in itertools.pairwise(ids) if a >= 0 and b >= 0]
         columns, known = self._columns(np.asarray(codes, dtype=np.int64))
         columns, counts = np.unique(columns[known], return_counts=True)
-        values = (1.0 + np.log(counts)) * self.idf[columns]
-        norm = np.sqrt(values @ values)
-        return columns, values / norm if norm else values
+        return columns, _tfidf_values(columns, counts, self.idf)
 
     def feature_names(self) -> list[str]:
         """Each column as word_features names it."""
@@ -194,10 +192,15 @@ def _tfidf_row(
     transform does, without the input checks that cost a message more than the arithmetic."""
     counts = Counter(column for t in tokens if (column := vocabulary.get(t)) is not None)
     columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-    values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
-    values *= idf[columns]
+    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    return columns, _tfidf_values(columns, tf, idf)
+
+
+def _tfidf_values(columns: np.ndarray, counts: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """One document's weights from its term counts: sublinear tf times idf, l2-normalized."""
+    values = (1.0 + np.log(counts)) * idf[columns]
     norm = np.sqrt(values @ values)
-    return columns, values / norm if norm else values
+    return values / norm if norm else values
 
 
 @dataclass(frozen=True, slots=True)
