@@ -151,6 +151,37 @@ def test_a_new_handoff_appears_in_the_queue_live_with_its_reason_and_wait(
     screenshot(page, "console-03-queue-live")
 
 
+def replay_status_event(page: Any, handoff_id: int) -> None:
+    """Delivers a status event for the handoff through the console's own event stream object,
+    as the server's stream does when the claim's own event arrives after the page redrew."""
+    page.evaluate(
+        """async (id) => {
+            const { live } = await import("/console/live.js");
+            live.dispatchEvent(new CustomEvent("status", { detail: { handoff_id: id } }));
+        }""",
+        handoff_id,
+    )
+
+
+def test_a_live_status_event_keeps_what_the_operator_is_typing(page, widget_server, api) -> None:  # type: ignore[no-untyped-def]
+    conversation_id = customer_says(api, "позовите оператора")["conversation_id"]
+    handoff = handoff_for(api, conversation_id)
+    sign_in(page, widget_server.url, make_token(api, "operator"), f"#/handoff/{handoff['id']}")
+    page.get_by_role("button", name="Claim").click()
+    box = page.get_by_label("Reply")
+    note = page.get_by_label("Note")
+
+    for field, first, rest in ((box, "Здравствуйте,", " Анна!"), (note, "перезвонить", " завтра")):
+        field.click()
+        field.type(first)
+        # The event makes the page load the handoff again and redraw with it.
+        with page.expect_response(lambda r: r.url.endswith(f"/v1/handoffs/{handoff['id']}")):
+            replay_status_event(page, handoff["id"])
+        page.keyboard.type(rest)  # into whatever has the focus now, as a person goes on typing
+        expect(field).to_have_value(first + rest)
+        expect(field).to_be_focused()
+
+
 def test_operator_claims_sends_an_article_replies_and_resolves(page, widget_server, api) -> None:  # type: ignore[no-untyped-def]
     vague = vague_question(api)
     first = customer_says(api, vague)

@@ -50,3 +50,17 @@ export function replace(el, ...children) {
   append(el, children);
   return el;
 }
+
+// Redraws `el` while keeping the focused field (found again by its id) and its caret, so a
+// redraw caused by a live event never takes keystrokes away from someone typing.
+export function redrawKeepingFocus(el, redraw) {
+  const active = document.activeElement;
+  const focused = active && active.id && el.contains(active) ? active : null;
+  const caret = focused && "selectionStart" in focused ? [focused.selectionStart, focused.selectionEnd] : null;
+  redraw();
+  if (!focused) return;
+  const again = document.getElementById(focused.id);
+  if (!again || again === focused) return;
+  again.focus();
+  if (caret && again.value !== undefined) again.setSelectionRange(...caret);
+}

@@ -1,6 +1,6 @@
 // The operator's queue and one conversation: transcript, customer, suggested articles, reply.
 import { api, ApiError } from "./api.js";
-import { h, replace } from "./dom.js";
+import { h, redrawKeepingFocus, replace } from "./dom.js";
 import { cannedReplies, t } from "./i18n.js";
 import { live } from "./live.js";
 import { renderMarkdown } from "./markdown.js";
@@ -264,7 +264,13 @@ export function renderHandoff(main, id, me) {
     );
   };
 
+  // The composer is redrawn only when what it offers changes, so a status event that changes
+  // nothing for it leaves the reply box, its caret and its undo history alone.
+  let composerMode = null;
   const renderComposer = () => {
+    const mode = packet.status === "assigned" ? `assigned:${canWrite()}` : packet.status;
+    if (mode === composerMode) return;
+    composerMode = mode;
     if (packet.status === "waiting") {
       replace(composer, h("button", { type: "button", class: "primary", onclick: () => claim(id).then(load) }, t("queue.claim")));
       return;
@@ -352,7 +358,7 @@ export function renderHandoff(main, id, me) {
     if (packet.resolution_article_id) articleInput.value = packet.resolution_article_id;
     const note = keep(h("input", { id: "resolve-note", placeholder: t("handoff.note"), maxlength: 4000 }), "note");
     const writable = canWrite();
-    replace(
+    redrawKeepingFocus(side, () => replace(
       side,
       h(
         "section",
@@ -440,7 +446,7 @@ export function renderHandoff(main, id, me) {
           ),
         ),
       ),
-    );
+    ));
   };
 
   const load = async () => {
