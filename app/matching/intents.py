@@ -86,10 +86,9 @@ class IntentMatcher:
     ) -> tuple[Intent | None, Match]:
         """`kb_words`: the message's words the knowledge base knows (Match.known_words)."""
         result = match(self.index, text, language=language, top=1)
-        normalized = self.index.normalizer.normalize(text)
-        words = set(normalized.words)
+        words = result.normalized.split()  # the normalized words, without normalizing again
         for name, keywords in self._keywords.items():
-            if words & keywords and result.confidence < KEYWORD_CONFIDENCE:
+            if not keywords.isdisjoint(words) and result.confidence < KEYWORD_CONFIDENCE:
                 return self.intents[name], replace(result, confidence=KEYWORD_CONFIDENCE)
         if result.top is None:
             return None, result
@@ -99,7 +98,7 @@ class IntentMatcher:
             # "нет интернета" is not a "no": words the knowledge base knows and the intents
             # do not say what the message is about. Unknown words ("thanks a bunch") do not.
             # A request for a person that names its topic is still one: keywords catch it.
-            coverage = 1 - len(topic) / max(len(normalized.words), len(kb_words))
+            coverage = 1 - len(topic) / max(len(words), len(kb_words))
             result = replace(result, confidence=round(result.confidence * coverage, 4))
         return intent, result
 
