@@ -17,6 +17,7 @@ from app.analytics.router import router as analytics_router
 from app.auth.router import router as auth_router
 from app.channels.outbox import outbox_background
 from app.channels.router import router as channels_router
+from app.conversations.receipts import receipt_purge
 from app.conversations.router import router as chat_router
 from app.db import make_engine, make_session_factory
 from app.dependencies import refuse_nul_characters
@@ -57,6 +58,7 @@ BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
     watch_kb_version,
     outbox_background,
     refresh_loop,
+    receipt_purge,
 ]
 
 

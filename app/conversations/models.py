@@ -62,3 +62,22 @@ class Feedback(Base):
     value: Mapped[int] = mapped_column(SmallInteger)  # +1 helpful, -1 not helpful
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatReceipt(Base):
+    """The response to a chat request sent with an Idempotency-Key, so that a client that
+    retries after losing the answer (a dropped connection, a worker killed after its commit)
+    gets the same answer instead of a second turn. Kept a day (RECEIPT_HOURS)."""
+
+    __tablename__ = "chat_receipts"
+
+    # sha256 of the channel, the customer's id and the client's key: keys are the client's,
+    # so two customers may well pick the same one.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # sha256 of the request body: the same key with another body is refused, not replayed.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,13 +1,15 @@
 """The customer-facing chat API."""
 
 from datetime import datetime
+from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
-from app.conversations import service
+from app.conversations import receipts, service
 from app.conversations.policy import Thresholds
 from app.conversations.schemas import (
     ArticleRef,
@@ -35,9 +37,20 @@ router = APIRouter(prefix="/v1", tags=["chat"])
 async def chat(
     chat_in: ChatRequest,
     request: Request,
+    response: Response,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=receipts.KEY_PATTERN,
+            description="A new random key per message, the same when retrying it: a retry "
+            "then gets the first response (header Idempotent-Replayed: true) and stores "
+            f"nothing twice. Kept {receipts.RECEIPT_HOURS} hours.",
+        ),
+    ] = None,
     debug: bool = Query(default=False, description="include the decision's explanation"),
 ) -> ChatResponse:
     # The blocking work runs in a worker thread, as a sync route's would, but at most
@@ -45,19 +58,59 @@ async def chat(
     # of 40, every waiting customer's message ran at once, each slowed by the others for the
     # GIL and, on SQLite, for the write lock, and the slowest took seconds. A message waiting
     # for a thread holds no database connection yet (the session connects on first use).
-    return await anyio.to_thread.run_sync(
+    reply, replayed = await anyio.to_thread.run_sync(
         _chat,
         chat_in,
         request.app.state,
         session,
         settings,
         now,
+        idempotency_key,
         debug,
         limiter=request.app.state.chat_threads,
     )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return reply
 
 
 def _chat(
+    chat_in: ChatRequest,
+    state: State,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    idempotency_key: str | None,
+    debug: bool,
+) -> tuple[ChatResponse, bool]:
+    """The response, and whether it is a replay of an earlier request's."""
+    key = receipts.receipt_key(chat_in, idempotency_key) if idempotency_key else None
+    if key is not None:
+        stored = receipts.stored_response(session=session, key=key, chat_in=chat_in)
+        if stored is not None:
+            return ChatResponse.model_validate(stored), True
+    response = _turn(chat_in, state, session, settings, now, debug)
+    if key is not None:
+        kept = response.model_dump(mode="json", exclude={"debug"})
+        receipts.record(session=session, key=key, chat_in=chat_in, response=kept)
+    # Commit before the response goes out: SessionDep's own commit runs after it is sent, and
+    # the widget's next request (messages, events, the operator queue) must see this turn.
+    try:
+        session.commit()
+    except IntegrityError:
+        if key is None:
+            raise
+        # The same request, sent again before the first had answered, committed first: this
+        # turn is rolled back whole and the first one's response given.
+        session.rollback()
+        stored = receipts.stored_response(session=session, key=key, chat_in=chat_in)
+        if stored is None:
+            raise
+        return ChatResponse.model_validate(stored), True
+    return response, False
+
+
+def _turn(
     chat_in: ChatRequest,
     state: State,
     session: Session,
@@ -75,9 +128,6 @@ def _chat(
         settings=settings,
         now=now,
     )
-    # Commit before the response goes out: SessionDep's own commit runs after it is sent, and
-    # the widget's next request (messages, events, the operator queue) must see this turn.
-    session.commit()
     if decision is None:  # a person has the conversation; the bot stays silent
         return ChatResponse(
             conversation_id=conversation.id,

@@ -29,7 +29,7 @@ class WidgetCORSMiddleware:
             app,
             allow_origins=allow_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Accept", "Last-Event-ID"],
+            allow_headers=["Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key"],
             max_age=600,
         )
 
