@@ -373,6 +373,29 @@ def test_network_failure_is_explained_and_retry_sends(page, widget_server) -> No
     expect(widget.customer).to_have_count(1)  # retried, not duplicated
 
 
+def test_a_lost_answer_is_not_stored_twice_by_the_retry(page, widget_server, api) -> None:  # type: ignore[no-untyped-def]
+    widget = Widget(page, widget_server.url).visit().open()
+    sent: list[dict[str, str]] = []
+
+    def deliver_then_drop(route: Any) -> None:
+        sent.append(route.request.headers)
+        route.fetch()  # the server gets the message, stores the turn and answers...
+        route.abort("connectionreset")  # ...and the answer never reaches the page
+
+    page.route("**/v1/chat", deliver_then_drop)
+    widget.say("how do i pay with a credit card")
+    notice = page.get_by_role("alert")
+    expect(notice).to_contain_text("can't reach support")
+    page.unroute("**/v1/chat")
+    with page.expect_response("**/v1/chat") as retried:
+        notice.get_by_role("button", name="Try again").click()
+    expect(widget.bot.last).to_contain_text("Mir, Visa and Mastercard")
+    assert retried.value.headers.get("idempotent-replayed") == "true"
+    assert retried.value.request.headers["idempotency-key"] == sent[0]["idempotency-key"]
+    history = api.get(f"/v1/conversations/{widget.conversation_id()}/messages").json()
+    assert [m["role"] for m in history["items"]] == ["customer", "bot"]
+
+
 def test_rejected_message_shows_the_problem_detail(page, widget_server) -> None:  # type: ignore[no-untyped-def]
     widget = Widget(page, widget_server.url).visit().open()
     page.route(

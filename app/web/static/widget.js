@@ -629,8 +629,9 @@
 
   // ---------------------------------------------------------------- HTTP
 
-  function api(method, path, body) {
+  function api(method, path, body, headers) {
     var options = { method: method, headers: { Accept: "application/json" } };
+    for (var name in headers || {}) options.headers[name] = headers[name];
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
@@ -966,6 +967,9 @@
     if (!text || state.busy) return;
     var bubble = existingBubble || renderItem({ role: "customer", text: text });
     bubble.classList.remove("failed");
+    // One key per message, kept on its bubble: "Try again" after a lost answer sends the same
+    // key, and the server answers with the first response instead of storing it twice.
+    if (!bubble.dataset.requestKey) bubble.dataset.requestKey = randomId();
     var pending = { text: text, element: bubble };
     state.pending.push(pending);
     setBusy(true);
@@ -973,7 +977,7 @@
     if (state.conversationId) body.conversation_id = state.conversationId;
     else body.metadata = { page: location.origin + location.pathname, locale: navigator.language };
     if (choice) body.choice = choice;
-    api("POST", "/v1/chat", body).then(function (res) {
+    api("POST", "/v1/chat", body, { "Idempotency-Key": bubble.dataset.requestKey }).then(function (res) {
       setBusy(false);
       if (res.ok && res.body) {
         onChatResponse(res.body, pending);
@@ -983,6 +987,7 @@
       if (index !== -1) state.pending.splice(index, 1);
       if ((res.status === 404 || res.status === 409) && body.conversation_id && !retried) {
         forgetConversation(); // gone or not ours any more: a new conversation
+        delete bubble.dataset.requestKey; // another request now, so another key
         send(text, null, bubble, true);
         return;
       }
