@@ -114,7 +114,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.session_factory = make_session_factory(engine)
     _seed(app.state.session_factory, settings)
     app.state.kb_index = IndexHolder(
-        app.state.session_factory, poll_seconds=settings.kb_poll_seconds
+        app.state.session_factory,
+        poll_seconds=settings.kb_poll_seconds,
+        full_build_pace=settings.kb_full_build_pace,
     )
     app.state.intents = IntentMatcher.from_directory(settings.intents_dir)
     app.state.chat_threads = anyio.CapacityLimiter(settings.chat_threads_per_worker)

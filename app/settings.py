@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     chat_threads: int | None = Field(None, gt=0)
     # How often a worker checks the database for a newer knowledge-base version.
     kb_poll_seconds: float = Field(0.5, gt=0)
+    # A full index build after patches waits until this many times the previous build's
+    # duration has passed since it ended (IndexHolder._full_build_delay); 0 builds at once.
+    kb_full_build_pace: float = Field(3.0, ge=0)
     # Sites allowed to embed the chat widget (comma-separated origins, "*" for any, "" for none).
     widget_allowed_origins: str = "*"
     # Knowledge-base editing (docs/KNOWLEDGE_BASE.md): upload limits, how long a write waits

@@ -62,6 +62,7 @@ class IndexHolder:
         clock: Callable[[], float] = time.monotonic,
         builder: Builder = build_index,
         patcher: Patcher = patch_index,
+        full_build_pace: float,
     ) -> None:
         self._session_factory = session_factory
         self._poll_seconds = poll_seconds
@@ -71,6 +72,7 @@ class IndexHolder:
         self._patcher = patcher
         self._full_worker: threading.Thread | None = None
         self._full_pending = False
+        self._full_build_pace = full_build_pace
         self._build_lock = threading.Lock()  # one build at a time
         self._state = threading.Condition()  # guards the fields below; notified after builds
         self._pending = False
@@ -82,8 +84,10 @@ class IndexHolder:
         self.failures = 0  # consecutive failed builds
         self.attempts = 0  # builds started, successful or not
         self.last_error: str | None = None
+        self._full_built_at = 0.0  # time.monotonic() when the last full build ended
+        self.full_build_seconds = 0.0  # and how long it took
         with session_factory() as session:
-            self.index: SearchIndex = builder(session, config)
+            self.index: SearchIndex = self._build_full(session)
 
     def current(self) -> SearchIndex:
         """The index to answer with. Without the poller, asks for a check every poll_seconds."""
@@ -132,7 +136,7 @@ class IndexHolder:
                     started = time.perf_counter()
                     index = self._patcher(session, self.index) if len(self.index) else None
                     if index is None:
-                        index = self._builder(session, self._config)
+                        index = self._build_full(session)
             except Exception as exc:
                 self._record_failure(exc)
                 return self.index
@@ -186,11 +190,13 @@ class IndexHolder:
                 if not self._full_pending:
                     self._full_worker = None
                     return
+            time.sleep(self._full_build_delay())  # the thread is a daemon: no need to wake it
+            with self._state:  # the build reads the latest state: changes until now are in it
                 self._full_pending = False
             started = time.perf_counter()
             try:
                 with self._session_factory() as session:
-                    full = self._builder(session, self._config)
+                    full = self._build_full(session)
                 with self._build_lock:  # no patch may land between the check and the swap
                     if full.version < self.index.version:  # patches moved on meanwhile
                         with self._session_factory() as session:
@@ -203,6 +209,25 @@ class IndexHolder:
             if full.patched:
                 with self._state:
                     self._full_pending = True
+
+    def _build_full(self, session: Session) -> SearchIndex:
+        """A full build, timed for the pace of the next one."""
+        started = time.monotonic()
+        index = self._builder(session, self._config)
+        self._full_built_at = time.monotonic()
+        self.full_build_seconds = self._full_built_at - started
+        return index
+
+    def _full_build_delay(self) -> float:
+        """Seconds until the next full build may start: `full_build_pace` times the last one's
+        duration after it ended. At 100,000 articles a build takes a minute of a core, and an
+        editor saving every minute would otherwise keep every worker building all the time;
+        patches go on meanwhile, so changes stay answerable within seconds."""
+        ready_at = self._full_built_at + self._full_build_pace * self.full_build_seconds
+        delay = max(0.0, ready_at - time.monotonic())
+        if delay:
+            log.info("next full index build in %.0f s; patches answer meanwhile", delay)
+        return delay
 
     def _work(self) -> None:
         while True:

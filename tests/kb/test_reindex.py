@@ -27,15 +27,21 @@ class GatedBuilder:
         self.started = threading.Event()
         self.builds = 0
         self.fail_next = False
+        self.delay = 0.0  # seconds each build takes at least
+        self.spans: list[tuple[float, float]] = []  # (start, end) of each build, monotonic
 
     def __call__(self, session: Session, config: IndexConfig | None) -> SearchIndex:
         self.builds += 1
         self.started.set()
+        start = time.monotonic()
         self.gate.wait(30)
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("simulated build failure")
-        return build_index(session, config)
+        index = build_index(session, config)
+        time.sleep(max(0.0, start + self.delay - time.monotonic()))
+        self.spans.append((start, time.monotonic()))
+        return index
 
 
 def no_patch(session: Session, index: SearchIndex) -> None:
@@ -43,7 +49,7 @@ def no_patch(session: Session, index: SearchIndex) -> None:
 
 
 def _holder(
-    database_url: str, patcher: Patcher = no_patch
+    database_url: str, patcher: Patcher = no_patch, pace: float = 3.0
 ) -> tuple[IndexHolder, GatedBuilder, object]:
     """A holder over a fresh database; by default every change takes a full build."""
     upgrade_database(database_url)
@@ -52,7 +58,9 @@ def _holder(
         bump_version(session=session)
         session.commit()
     builder = GatedBuilder()
-    holder = IndexHolder(factory, poll_seconds=0.01, builder=builder, patcher=patcher)
+    holder = IndexHolder(
+        factory, poll_seconds=0.01, builder=builder, patcher=patcher, full_build_pace=pace
+    )
     builder.builds = 0
     return holder, builder, factory
 
@@ -145,6 +153,34 @@ def test_a_change_is_patched_in_while_the_full_build_waits(database_url: str) ->
         time.sleep(0.05)
     assert not holder.current().patched
     assert holder.current().version == version
+    top = match(holder.current(), "how do I activate my esim").top
+    assert top is not None and top.article_id == "esim"
+
+
+def _until_fully_built(holder: IndexHolder, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while holder.current().patched and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not holder.current().patched
+
+
+def test_full_builds_after_patches_wait_for_their_pace(database_url: str) -> None:
+    holder, builder, factory = _holder(database_url, patcher=patch_index, pace=5.0)
+    builder.delay = 0.3
+    for n in range(12):
+        _put(factory, f"topic-{n}", f"Question number {n} about subject {n}", f"Answer {n}.")
+    assert holder.refresh(version=current_version_of(factory), timeout=60)
+    _until_fully_built(holder)
+    builds = builder.builds
+    previous_start, previous_end = builder.spans[-1]
+
+    version = _put(factory, "esim", "How to activate an eSIM", "Scan the QR code in settings.")
+    assert holder.refresh(version=version, timeout=10)  # patched in at once...
+    assert holder.current().patched and holder.current().version == version
+    _until_fully_built(holder)  # ...and fully built again, but only once it is its turn
+    assert builder.builds == builds + 1
+    start, _ = builder.spans[-1]
+    assert start - previous_end >= 5.0 * (previous_end - previous_start)
     top = match(holder.current(), "how do I activate my esim").top
     assert top is not None and top.article_id == "esim"
 
