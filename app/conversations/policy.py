@@ -114,7 +114,9 @@ def decide(
 
     kb = match(index, text, language=language)
     reply_language = language or kb.language or default_language
-    intent, intent_match = intents.match(text, language=language, kb_words=kb.known_words)
+    intent, intent_match = intents.match(
+        text, language=language, kb_words=kb.known_words, floor=INTENT_THRESHOLD
+    )
     if (
         intent is not None
         and intent_match.confidence >= INTENT_THRESHOLD

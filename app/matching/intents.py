@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from app.matching.engine import match
+from app.matching.engine import match, no_match
 from app.matching.features import STOPWORDS
 from app.matching.index import IndexConfig, SearchIndex
 from app.matching.types import ArticleDoc, Match
@@ -82,23 +82,36 @@ class IntentMatcher:
         }
 
     def match(
-        self, text: str, *, language: str | None = None, kb_words: Sequence[str] = ()
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        kb_words: Sequence[str] = (),
+        floor: float = 0.0,
     ) -> tuple[Intent | None, Match]:
-        """`kb_words`: the message's words the knowledge base knows (Match.known_words)."""
-        result = match(self.index, text, language=language, top=1)
-        words = result.normalized.split()  # the normalized words, without normalizing again
-        for name, keywords in self._keywords.items():
-            if not keywords.isdisjoint(words) and result.confidence < KEYWORD_CONFIDENCE:
-                return self.intents[name], replace(result, confidence=KEYWORD_CONFIDENCE)
+        """`kb_words`: the message's words the knowledge base knows (Match.known_words).
+        `floor`: the confidence below which the caller ignores an intent; a message whose
+        topic words keep every intent below it is not ranked at all."""
+        normalized = self.index.normalizer.normalize(text)
+        words = normalized.words
+        result = None
+        hit = next((n for n, keys in self._keywords.items() if not keys.isdisjoint(words)), None)
+        if hit is not None:
+            result = match(self.index, text, language=language, top=1, normalized=normalized)
+            if result.confidence < KEYWORD_CONFIDENCE:
+                return self.intents[hit], replace(result, confidence=KEYWORD_CONFIDENCE)
+        topic = [w for w in kb_words if w not in self.index.word_counts and w not in STOPWORDS]
+        # "нет интернета" is not a "no": words the knowledge base knows and the intents do not
+        # say what the message is about. Unknown words ("thanks a bunch") do not. A request
+        # for a person that names its topic is still one: keywords catch it.
+        coverage = 1 - len(topic) / max(len(words), len(kb_words)) if topic else 1.0
+        if coverage < floor:  # a confidence is at most 1: no intent can reach the floor
+            return None, no_match(self.index, normalized, normalized.language or language)
+        result = result or match(self.index, text, language=language, top=1, normalized=normalized)
         if result.top is None:
             return None, result
         intent = self.intents[result.top.article_id.split(":", 1)[0]]
-        topic = [w for w in kb_words if w not in self.index.word_counts and w not in STOPWORDS]
         if topic:
-            # "нет интернета" is not a "no": words the knowledge base knows and the intents
-            # do not say what the message is about. Unknown words ("thanks a bunch") do not.
-            # A request for a person that names its topic is still one: keywords catch it.
-            coverage = 1 - len(topic) / max(len(words), len(kb_words))
             result = replace(result, confidence=round(result.confidence * coverage, 4))
         return intent, result
 
