@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.conversations.policy import Thresholds, decide  # noqa: E402
-from app.kb.loader import parse_markdown_article  # noqa: E402
+from app.kb.loader import kb_dir_docs  # noqa: E402
 from app.kb.reindex import starter_synonyms  # noqa: E402
 from app.matching.engine import match  # noqa: E402
 from app.matching.index import SearchIndex  # noqa: E402
@@ -221,20 +221,7 @@ def evaluate_banking(path: Path, answer_at: float) -> dict[str, float]:
 
 def evaluate_demo(thresholds: Thresholds) -> dict[str, object]:
     """The demo KB through the full policy, as a customer meets it (with intents)."""
-    docs = []
-    for file in sorted((ROOT / "kb").glob("*.md")):
-        article_id, article = parse_markdown_article(file.read_text(encoding="utf-8"), file.stem)
-        if article.status == "published":
-            docs.append(
-                ArticleDoc(
-                    id=article_id,
-                    language=article.language,
-                    title=article.title,
-                    body=article.body,
-                    questions=tuple(article.questions),
-                    always_handoff=article.always_handoff,
-                )
-            )
+    docs = kb_dir_docs(ROOT / "kb")
     index = SearchIndex.build(docs, synonyms=starter_synonyms())
     intents = IntentMatcher.from_directory(ROOT / "intents")
     queries = yaml.safe_load((ROOT / "scripts" / "eval_data" / "demo_queries.yaml").read_text())

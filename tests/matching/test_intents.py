@@ -1,18 +1,15 @@
 """Intent matching with a floor: a message about knowledge-base topics skips the intent ranking
 without changing any decision the policy takes from it."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from app.conversations.policy import INTENT_THRESHOLD
-from app.kb.loader import parse_markdown_article
+from app.kb.loader import kb_dir_docs
 from app.kb.reindex import starter_synonyms
 from app.matching.engine import match
 from app.matching.index import SearchIndex
 from app.matching.intents import IntentMatcher
-from app.matching.types import ArticleDoc
 from app.settings import PROJECT_ROOT
 
 EVAL_SET = PROJECT_ROOT / "scripts" / "eval_data" / "demo_queries.yaml"
@@ -20,18 +17,7 @@ EVAL_SET = PROJECT_ROOT / "scripts" / "eval_data" / "demo_queries.yaml"
 
 @pytest.fixture(scope="module")
 def demo() -> tuple[SearchIndex, IntentMatcher]:
-    docs = []
-    for path in sorted(Path(PROJECT_ROOT / "kb").glob("*.md")):
-        article_id, article = parse_markdown_article(path.read_text(encoding="utf-8"), path.stem)
-        docs.append(
-            ArticleDoc(
-                id=article_id,
-                language=article.language,
-                title=article.title,
-                body=article.body,
-                questions=tuple(article.questions),
-            )
-        )
+    docs = kb_dir_docs(PROJECT_ROOT / "kb")
     index = SearchIndex.build(docs, synonyms=starter_synonyms())
     return index, IntentMatcher.from_directory(PROJECT_ROOT / "intents")
 
