@@ -24,6 +24,7 @@ from app.dependencies import refuse_nul_characters
 from app.errors import install_error_handlers, problem
 from app.handoff.background import sla_requeue
 from app.handoff.router import router as handoff_router
+from app.kb.build_process import child_builder
 from app.kb.loader import load_kb_dir
 from app.kb.models import KnowledgeBaseState
 from app.kb.reindex import IndexHolder, starter_synonyms, watch_kb_version
@@ -117,6 +118,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.session_factory,
         poll_seconds=settings.kb_poll_seconds,
         full_build_pace=settings.kb_full_build_pace,
+        builder=child_builder(settings.kb_child_build_articles),
     )
     app.state.intents = IntentMatcher.from_directory(settings.intents_dir)
     app.state.chat_threads = anyio.CapacityLimiter(settings.chat_threads_per_worker)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # A full index build after patches waits until this many times the previous build's
     # duration has passed since it ended (IndexHolder._full_build_delay); 0 builds at once.
     kb_full_build_pace: float = Field(3.0, ge=0)
+    # From this many published articles a full index build runs in a child process and is
+    # mapped back in (app/kb/build_process.py); 0 builds every knowledge base that way.
+    kb_child_build_articles: int = Field(20_000, ge=0)
     # Sites allowed to embed the chat widget (comma-separated origins, "*" for any, "" for none).
     widget_allowed_origins: str = "*"
     # Knowledge-base editing (docs/KNOWLEDGE_BASE.md): upload limits, how long a write waits
