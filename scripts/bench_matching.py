@@ -34,6 +34,13 @@ EXPLANATION = (
     "as a worker does when the knowledge base changes. Latency is one `match()` call (wall "
     "and CPU time), one query at a time."
 )
+CHILD_BUILDS = (
+    "The same knowledge bases with every index built in a child process and mapped in "
+    "(`ANSWERDESK_KB_CHILD_BUILD_ARTICLES`, from 20,000 articles by default): the worker never "
+    "holds a build's temporaries. *Resident answering*: after 1,000 queries on its index. "
+    "*Beside*: with the next index mapped in and answering 1,000 queries while the first is "
+    "still held, the moment of a swap. *Peak RSS*: the worker process's peak over all of it."
+)
 TARGETS = {10_000: "p99 ≤ 10 ms", 100_000: "build < 120 s, p99 ≤ 50 ms, RSS < 3 GB"}
 
 
@@ -133,15 +140,58 @@ def run_one(size: int, query_count: int) -> dict[str, float]:
     }
 
 
+def measured(arguments: list[str]) -> dict[str, float]:
+    """One measurement in a process of its own, so that its peak memory is its own."""
+    out = subprocess.run(
+        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_child_builds(size: int, query_count: int) -> dict[str, float]:
+    """A worker with ANSWERDESK_KB_CHILD_BUILD_ARTICLES at or below `size`: it never builds
+    in its own process; each index is built in a child and mapped in (app/kb/build_process.py).
+    Its peak is its index answering plus the next one mapped in beside it and answering."""
+    from app.kb.build_process import run_in_child
+    from app.matching.engine import match
+    from app.matching.index import SearchIndex
+
+    docs = make_articles(size)
+    texts = [text for text, _ in queries(docs, query_count)]
+    current = run_in_child(SearchIndex.build, docs)
+    for text in texts:  # answering maps the pages the queries touch
+        match(current, text)
+    held_mb = resident_mb()
+    started = time.perf_counter()
+    rebuilt = run_in_child(SearchIndex.build, docs)
+    build_s = time.perf_counter() - started
+    for text in texts:
+        match(rebuilt, text)
+    beside_mb = resident_mb()
+    del current
+    gc.collect()
+    return {
+        "build_s": build_s,
+        "held_mb": held_mb,
+        "beside_mb": beside_mb,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "after_swap_mb": resident_mb(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-builds", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(run_one(args.child, args.queries)))
+        return 0
+    if args.child_builds:
+        print(json.dumps(run_child_builds(args.child_builds, args.queries)))
         return 0
     from scripts.report import machine_line, write_section
 
@@ -150,14 +200,21 @@ def main(argv: list[str] | None = None) -> int:
         "| peak RSS rebuilding beside it | p50 / p99 | CPU p50 / p99 | top-1 right | target |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for size in (int(s) for s in args.sizes.split(",")):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(size), "--queries", str(args.queries)],
-            capture_output=True,
-            text=True,
-            check=True,
+    child_rows = [
+        "| articles | build in a child | worker resident answering | worker resident with the "
+        "next index mapped beside and answering | worker peak RSS | resident after the swap |",
+        "|---|---|---|---|---|---|",
+    ]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for size in sizes:
+        c = measured(["--child-builds", str(size), "--queries", str(args.queries)])
+        child_rows.append(
+            f"| {size:,} | {c['build_s']:.1f} s | {c['held_mb']:.0f} MB | {c['beside_mb']:.0f} MB "
+            f"| {c['peak_mb']:.0f} MB | {c['after_swap_mb']:.0f} MB |"
         )
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(child_rows[-1], flush=True)
+    for size in sizes:
+        r = measured(["--child", str(size), "--queries", str(args.queries)])
         rows.append(
             f"| {size:,} | {r['rows']:,} | {r['build_s']:.1f} s | {r['rss_mb']:.0f} MB "
             f"| {r['held_mb']:.0f} MB | {r['rebuild_peak_mb']:.0f} MB "
@@ -166,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['top1']:.1%} | {TARGETS.get(size, '')} |"
         )
         print(rows[-1], flush=True)
-    report = "\n".join([f"Machine: {machine_line()}", "", EXPLANATION, "", *rows, ""])
+    parts = [f"Machine: {machine_line()}", "", EXPLANATION, "", *rows, ""]
+    report = "\n".join([*parts, CHILD_BUILDS, "", *child_rows, ""])
     print(report)
     if not args.no_write:
         write_section("matching-scale", "Matching at scale (scripts/bench_matching.py)", report)
