@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import URL, func, select
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
@@ -45,11 +45,19 @@ def child_builder(min_articles: int) -> Builder:
 
     def build(session: Session, config: IndexConfig | None) -> SearchIndex:
         url = session.get_bind().url
-        if url.database in (None, "", ":memory:") or published_count(session) < min_articles:
+        if not _opened_elsewhere(url) or published_count(session) < min_articles:
             return build_index(session, config)
         return build_in_child(url.render_as_string(hide_password=False), config)
 
     return build
+
+
+def _opened_elsewhere(url: URL) -> bool:
+    """Whether another process can open this database: not SQLite in memory or by URI (which
+    may be memory too: a child would read an empty database and build an empty index)."""
+    if url.get_backend_name() != "sqlite":
+        return True
+    return bool(url.database) and Path(str(url.database)).is_file()
 
 
 def build_in_child(database_url: str, config: IndexConfig | None) -> SearchIndex:

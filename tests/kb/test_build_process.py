@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from app.db import make_engine, make_session_factory
+from app.db import Base, make_engine, make_session_factory
 from app.kb.build_process import child_builder
 from app.kb.reindex import IndexHolder, build_index, patch_index
 from app.kb.schemas import ArticleIn
@@ -87,3 +87,17 @@ def test_a_mapped_index_takes_patches_and_the_holder_swaps_in_child_builds(
     assert not full.patched and mapped(full) and full.version == version
     top = match(full, "how do I activate my esim").top
     assert top is not None and top.article_id == "esim"
+
+
+def test_a_database_only_this_process_can_open_is_built_here() -> None:
+    engine = make_engine("sqlite:///file:answerdesk-build-test?mode=memory&cache=shared&uri=true")
+    upgrade = make_session_factory(engine)
+    with upgrade() as session:
+        Base.metadata.create_all(session.get_bind())
+        bump_version(session=session)
+        article = ArticleIn(language="en", title="How do I pay by card", body="In the app.")
+        put_article(session=session, article_id="pay", article_in=article)
+        session.commit()
+        index = child_builder(0)(session, None)
+    assert not mapped(index) and len(index) == 1
+    engine.dispose()
