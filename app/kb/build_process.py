@@ -8,7 +8,6 @@ pages the kernel loads as queries touch them and drops with the old index's memo
 swap. The child's own peak ends with it.
 """
 
-import logging
 import mmap
 import multiprocessing
 import os
@@ -26,8 +25,6 @@ from app.db import make_engine
 from app.kb.models import Article
 from app.kb.reindex import Builder, build_index
 from app.matching.index import IndexConfig, SearchIndex
-
-log = logging.getLogger("answerdesk.reindex")
 
 ALIGNMENT = 64  # numpy's preferred alignment for the arrays mapped from the file
 

@@ -16,11 +16,12 @@ def match(
 ) -> Match:
     """Matches one message; `language` is the customer's if known, else it is detected.
     `normalized`: the message through `index.normalizer`, if the caller has it already."""
-    normalized = normalized or index.normalizer.normalize(text)
+    if normalized is None:
+        normalized = index.normalizer.normalize(text)
     detected = normalized.language or language
     preferred = language or detected
     if not len(index) or not normalized.words:
-        return no_match(index, normalized, detected)
+        return no_match(index, normalized, language)
     ranking = index.rank(normalized, index.vectorize(normalized), language=preferred)
     features = ranking_features(ranking, normalized, index.known_share(normalized))
     confidence = index.calibrator.confidence(features) if ranking.scores[0] > 0 else 0.0
@@ -37,11 +38,11 @@ def match(
 
 
 def no_match(index: SearchIndex, normalized: Normalized, language: str | None) -> Match:
-    """The Match of a message nothing in `index` can be about."""
+    """The Match of a message nothing in `index` can be about; `language` as for match()."""
     return Match(
         candidates=(),
         confidence=0.0,
-        language=language,
+        language=normalized.language or language,
         normalized=normalized.text,
         conversions=normalized.conversions,
         kb_version=index.version,

@@ -106,7 +106,7 @@ class IntentMatcher:
         # for a person that names its topic is still one: keywords catch it.
         coverage = 1 - len(topic) / max(len(words), len(kb_words)) if topic else 1.0
         if coverage < floor:  # a confidence is at most 1: no intent can reach the floor
-            return None, no_match(self.index, normalized, normalized.language or language)
+            return None, no_match(self.index, normalized, language)
         result = result or match(self.index, text, language=language, top=1, normalized=normalized)
         if result.top is None:
             return None, result
