@@ -124,6 +124,17 @@ def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
+def count_rows(database_url: str, table: str, **equal: str) -> int:
+    """Rows of a table, optionally only those whose columns equal the given values."""
+    where = " AND ".join(f"{column} = :{column}" for column in equal)
+    query = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        count = connection.execute(text(query), equal).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
 def new_user() -> dict[str, str]:
     return {"id": f"user-{uuid.uuid4().hex[:8]}", "name": "Test Customer"}
 

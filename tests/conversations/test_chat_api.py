@@ -1,18 +1,9 @@
 """The chat API over HTTP with the demo knowledge base: decisions, storage, bad input."""
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
-from tests.conftest import new_user
+from tests.conftest import count_rows, new_user
 from tests.factories import chat
-
-
-def count_messages(database_url: str) -> int:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        count = connection.execute(text("SELECT count(*) FROM messages")).scalar_one()
-    engine.dispose()
-    return int(count)
 
 
 def test_clear_question_is_answered_with_article_text(client: TestClient) -> None:
@@ -154,7 +145,7 @@ def test_bad_input_gets_4xx_problem_and_loses_nothing(
     client: TestClient, database_url: str
 ) -> None:
     chat(client, "как оплатить картой")
-    before = count_messages(database_url)
+    before = count_rows(database_url, "messages")
     user = new_user()
     cases = [
         {"channel": "web", "user": user, "text": ""},
@@ -180,7 +171,7 @@ def test_bad_input_gets_4xx_problem_and_loses_nothing(
         headers={"content-type": "application/json"},
     )
     assert huge.status_code in (413, 422)
-    assert count_messages(database_url) == before
+    assert count_rows(database_url, "messages") == before
 
 
 def test_someone_elses_conversation_is_refused(client: TestClient) -> None:
@@ -207,7 +198,7 @@ def test_nul_character_is_422_on_either_database_and_nothing_is_stored(
     client: TestClient, database_url: str
 ) -> None:
     # Found by tests/test_openapi_fuzz.py: PostgreSQL cannot store U+0000 in text (500).
-    before = count_messages(database_url)
+    before = count_rows(database_url, "messages")
     body = {"channel": "web", "user": new_user(), "text": "hi\x00there"}
     refused = [
         client.post("/v1/chat", json=body),
@@ -218,7 +209,7 @@ def test_nul_character_is_422_on_either_database_and_nothing_is_stored(
     for response in refused:
         assert response.status_code == 422, response.text
         assert "NUL" in response.json()["detail"]
-    assert count_messages(database_url) == before
+    assert count_rows(database_url, "messages") == before
 
 
 def test_ids_beyond_the_id_range_are_422_not_500(client: TestClient) -> None:

@@ -2,28 +2,19 @@
 
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from app.conversations import receipts
 from app.db import utcnow
-from tests.conftest import new_user
-
-
-def rows(database_url: str, table: str) -> int:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        count = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-    engine.dispose()
-    return int(count)
+from tests.conftest import count_rows, new_user
+from tests.resilience.checks import writes_blocked
 
 
 def post(client: Any, body: dict[str, Any], key: str | None) -> httpx.Response:
@@ -39,14 +30,15 @@ def test_a_retry_gets_the_first_answer_and_the_conversation_one_turn(
     first = post(client, body, key)
     assert first.status_code == 200, first.text
     assert "Idempotent-Replayed" not in first.headers
-    messages, conversations = rows(database_url, "messages"), rows(database_url, "conversations")
+    messages = count_rows(database_url, "messages")
+    conversations = count_rows(database_url, "conversations")
 
     again = post(client, body, key)  # no conversation id yet: the client never got the answer
     assert again.status_code == 200, again.text
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
-    assert rows(database_url, "messages") == messages
-    assert rows(database_url, "conversations") == conversations
+    assert count_rows(database_url, "messages") == messages
+    assert count_rows(database_url, "conversations") == conversations
     history = client.get(f"/v1/conversations/{first.json()['conversation_id']}/messages")
     assert [m["role"] for m in history.json()["items"]] == ["customer", "bot"]
 
@@ -68,14 +60,14 @@ def test_a_key_reused_for_another_message_is_refused_and_stores_nothing(
 ) -> None:
     user, key = new_user(), str(uuid.uuid4())
     assert post(client, {"user": user, "text": "привет"}, key).status_code == 200
-    messages = rows(database_url, "messages")
+    messages = count_rows(database_url, "messages")
     refused = post(client, {"user": user, "text": "как оплатить картой"}, key)
     assert refused.status_code == 422
     problem = refused.json()
     assert problem["type"].endswith("/idempotency-key-reused")
     assert problem["title"] == "Idempotency key reused"
     assert "new key" in problem["detail"]
-    assert rows(database_url, "messages") == messages
+    assert count_rows(database_url, "messages") == messages
 
 
 def test_keys_belong_to_their_customer(client: TestClient) -> None:
@@ -104,10 +96,10 @@ def test_a_retry_while_a_person_has_the_conversation_is_not_shown_to_them_twice(
     body = {"user": user, "text": "алло?", "conversation_id": handed["conversation_id"]}
     key = str(uuid.uuid4())
     first = post(client, body, key)
-    messages = rows(database_url, "messages")
+    messages = count_rows(database_url, "messages")
     again = post(client, body, key)
     assert again.json() == first.json()
-    assert rows(database_url, "messages") == messages
+    assert count_rows(database_url, "messages") == messages
 
 
 def test_receipts_are_forgotten_after_a_day(client: TestClient, database_url: str) -> None:
@@ -124,23 +116,6 @@ def test_receipts_are_forgotten_after_a_day(client: TestClient, database_url: st
     assert "Idempotent-Replayed" not in again.headers
 
 
-@contextmanager
-def writes_held(database_url: str) -> Iterator[None]:
-    """Holds back every write to the messages table (reads go on) until the block ends."""
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
-            connection.exec_driver_sql("LOCK TABLE messages IN EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            connection.exec_driver_sql("ROLLBACK")
-    engine.dispose()
-
-
 def test_a_retry_sent_while_the_first_request_is_still_running_makes_one_turn(
     live_server_factory, database_url: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +125,7 @@ def test_a_retry_sent_while_the_first_request_is_still_running_makes_one_turn(
     body = {"channel": "web", "user": new_user(), "text": "how do I pay by card"}
     key = str(uuid.uuid4())
     with httpx.Client(base_url=server.url, timeout=30) as http, ThreadPoolExecutor(2) as pool:
-        with writes_held(database_url):
+        with writes_blocked(database_url):
             pending = [pool.submit(post, http, body, key) for _ in range(2)]
             time.sleep(1.5)  # both are now past their lookup, waiting to write
             assert not any(p.done() for p in pending)
@@ -161,11 +136,4 @@ def test_a_retry_sent_while_the_first_request_is_still_running_makes_one_turn(
         conversation_id = answers[0].json()["conversation_id"]
         history = http.get(f"/v1/conversations/{conversation_id}/messages").json()
     assert [m["role"] for m in history["items"]] == ["customer", "bot"]
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        theirs = connection.execute(
-            text("SELECT count(*) FROM conversations WHERE user_id = :user"),
-            {"user": body["user"]["id"]},  # type: ignore[index]
-        ).scalar_one()
-    engine.dispose()
-    assert theirs == 1
+    assert count_rows(database_url, "conversations", user_id=body["user"]["id"]) == 1  # type: ignore[index]

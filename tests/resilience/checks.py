@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy import create_engine, text
+
+from app.settings import is_sqlite
 
 
 class HttpClient(Protocol):  # a TestClient or an httpx.Client on a live server
@@ -65,3 +68,21 @@ def sqlite_write_lock(path: Path) -> Iterator[sqlite3.Connection]:
         connection.execute("ROLLBACK")
     finally:
         connection.close()
+
+
+@contextmanager
+def writes_blocked(database_url: str) -> Iterator[None]:
+    """Chat requests wait inside the workers for as long as this holds: a SQLite write lock,
+    or on PostgreSQL a table lock that lets reads through but makes inserts wait."""
+    if is_sqlite(database_url):
+        with sqlite_write_lock(sqlite_file(database_url)):
+            yield
+        return
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("LOCK TABLE messages IN SHARE MODE"))
+            yield
+            connection.rollback()
+    finally:
+        engine.dispose()

@@ -7,24 +7,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
 
-from app.conversations.models import Conversation
-from tests.conftest import LiveServer, new_user
+from tests.conftest import LiveServer, count_rows, new_user
 from tests.resilience.checks import (
     QUESTIONS,
     assert_whole_turns,
     customer_texts,
     integrity_check,
     sqlite_file,
-    sqlite_write_lock,
     transcript,
+    writes_blocked,
 )
 from tests.resilience.processes import (
     accepted_connections,
@@ -39,24 +35,6 @@ IN_FLIGHT = 8
 MAX_IN_FLIGHT = 24
 
 
-@contextmanager
-def writes_blocked(database_url: str) -> Iterator[None]:
-    """Chat requests wait inside the workers for as long as this holds: a SQLite write lock,
-    or on PostgreSQL a table lock that lets reads through but makes inserts wait."""
-    if database_url.startswith("sqlite"):
-        with sqlite_write_lock(sqlite_file(database_url)):
-            yield
-        return
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("LOCK TABLE messages IN SHARE MODE"))
-            yield
-            connection.rollback()
-    finally:
-        engine.dispose()
-
-
 def _post_chat(url: str, user: dict[str, str], question: str) -> dict[str, Any]:
     """One customer's first message; the outcome as the client saw it."""
     with httpx.Client(base_url=url, timeout=30) as http:
@@ -65,16 +43,6 @@ def _post_chat(url: str, user: dict[str, str], question: str) -> dict[str, Any]:
         except httpx.TransportError as exc:
             return {"user": user, "text": question, "error": exc}
     return {"user": user, "text": question, "response": response}
-
-
-def _stored_conversations(database_url: str, user_id: str) -> int:
-    engine = create_engine(database_url)
-    with engine.connect() as connection:
-        count = connection.scalar(
-            select(func.count()).select_from(Conversation).where(Conversation.user_id == user_id)
-        )
-    engine.dispose()
-    return int(count or 0)
 
 
 def _answered_by(url: str, worker: int, timeout: float = 20.0) -> int:
@@ -162,7 +130,7 @@ def test_killed_worker_breaks_only_its_own_requests_and_loses_no_acknowledged_me
             assert_whole_turns(stored)
             assert stored[1][1] == body["reply"]
     for outcome in broken:  # the killed worker's turns were rolled back whole
-        assert _stored_conversations(database_url, outcome["user"]["id"]) == 0
+        assert count_rows(database_url, "conversations", user_id=outcome["user"]["id"]) == 0
     if database_url.startswith("sqlite"):
         assert integrity_check(sqlite_file(database_url)) == "ok"
     assert worker_pids(supervisor) == restarted
