@@ -114,8 +114,12 @@ def decide(
 
     kb = match(index, text, language=language)
     reply_language = language or kb.language or default_language
+    # An intent below either bar loses anyway: the matcher need not rank one it can't lift there.
     intent, intent_match = intents.match(
-        text, language=language, kb_words=kb.known_words, floor=INTENT_THRESHOLD
+        text,
+        language=language,
+        kb_words=kb.known_words,
+        floor=max(INTENT_THRESHOLD, kb.confidence),
     )
     if (
         intent is not None
