@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from rapidfuzz import fuzz
+from scipy.sparse import _sparsetools  # the C kernels behind scipy.sparse: see _postings_sum
 
 from app.matching.calibration import Calibrator, fit_calibrator
 from app.matching.classifier import PhrasingClassifier
@@ -84,8 +85,28 @@ def _similarities(
         within = int(np.searchsorted(np.cumsum(lengths[order]), max_postings, side="right"))
         kept = np.sort(order[: max(within, MIN_QUERY_FEATURES)])
         features, weights = features[kept], weights[kept]
-    parts = [matrix[features].T @ weights for matrix in matrices]
+    parts = [_postings_sum(matrix, features, weights) for matrix in matrices]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _postings_sum(matrix: sp.csr_matrix, features: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`matrix[features].T @ weights` by scipy's own kernels, called directly: through the
+    sparse-matrix classes the same two C loops cost three times as much in argument checks and
+    new matrices (about 0.1 ms per call, a tenth of a chat message's matching)."""
+    features = features.astype(matrix.indices.dtype, copy=False)
+    weights = weights.astype(matrix.data.dtype, copy=False)
+    lengths = matrix.indptr[features + 1] - matrix.indptr[features]
+    starts = np.zeros(len(features) + 1, dtype=matrix.indices.dtype)
+    np.cumsum(lengths, out=starts[1:])
+    rows = np.empty(int(starts[-1]), dtype=matrix.indices.dtype)
+    values = np.empty(len(rows), dtype=matrix.data.dtype)
+    _sparsetools.csr_row_index(
+        len(features), features, matrix.indptr, matrix.indices, matrix.data, rows, values
+    )
+    result = np.zeros(matrix.shape[1], dtype=matrix.data.dtype)
+    # The gathered postings, read as the columns of (rows x features): result += them @ weights
+    _sparsetools.csc_matvec(matrix.shape[1], len(features), starts, rows, values, weights, result)
+    return result
 
 
 MARKUP = re.compile(r"[*_`#>|]+|!?\[([^\]]*)\]\([^)]*\)")
