@@ -62,7 +62,8 @@ def free_port() -> int:
 
 
 class Server:
-    """`uvicorn APP --workers N` on a free local port, its output in a log file."""
+    """`uvicorn APP --workers N` on a free local port, its output in a log file. An APP ending
+    in "()" is a factory (uvicorn --factory)."""
 
     def __init__(self, app: str, *, workers: int, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
@@ -73,7 +74,8 @@ class Server:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                app,
+                app.removesuffix("()"),
+                *(["--factory"] if app.endswith("()") else []),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -169,6 +171,29 @@ def postgres_database(server_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# --ablations: (what the label says, the app uvicorn runs)
+WITHOUT_MATCHING = (
+    "matching replaced by a constant answer",
+    "scripts.ablation_apps:without_matching()",
+)
+WITHOUT_TURN = (
+    "turn replaced by a constant answer (no matching, no database)",
+    "scripts.ablation_apps:without_turn()",
+)
+
+
+@contextmanager
+def fresh_database(database: str, args: argparse.Namespace) -> Iterator[str]:
+    """A URL of an empty database of this kind, dropped afterwards."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="answerdesk-load-db-") as folder:
+            yield f"sqlite:///{folder}/load.db"
+    else:
+        with postgres_database(args.pg_url) as url:
+            yield url
 
 
 def load_knowledge_base(url: str, articles: list[dict[str, object]], timeout: float) -> float:
@@ -478,9 +503,17 @@ def concurrencies(args: argparse.Namespace) -> list[int]:
 
 
 def bench_chat(
-    label: str, database_url: str, articles: list[dict[str, object]], args: argparse.Namespace
+    label: str,
+    database_url: str,
+    articles: list[dict[str, object]],
+    args: argparse.Namespace,
+    *,
+    app: str | None = None,
+    levels: list[int] | None = None,
+    profiled: bool = True,
 ) -> list[dict]:
-    """One server, one knowledge-base import, then a run per concurrency level."""
+    """One server, one knowledge-base import, then a run per concurrency level (`levels`, by
+    default --concurrency's) of `app` (by default --app)."""
     with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
         metrics_dir = Path(folder) / "prometheus"
         metrics_dir.mkdir()
@@ -494,12 +527,12 @@ def bench_chat(
             **dict(pair.split("=", 1) for pair in args.set),
         }
         log = Path(folder) / "server.log"
-        with running(args.app, workers=args.workers, env=env, log=log) as server:
+        with running(app or args.app, workers=args.workers, env=env, log=log) as server:
             server.wait_until("/readyz")
             ready_s = load_knowledge_base(server.url, articles, timeout=600)
             print(f"{label}: {len(articles):,} articles answer after {ready_s:.0f} s", flush=True)
             results = []
-            for concurrency in concurrencies(args):
+            for concurrency in levels or concurrencies(args):
                 result = run_load(
                     server.url,
                     customer,
@@ -513,7 +546,7 @@ def bench_chat(
                 result.update(label=f"{label}, {concurrency} customers", concurrency=concurrency)
                 print(table([result], []).splitlines()[-1], flush=True)
                 results.append(result)
-            if args.profile_seconds:
+            if args.profile_seconds and profiled:
                 results[-1]["profile"] = profile(server, args, articles, label)
         return results
 
@@ -665,6 +698,35 @@ def profile_table(rows: list[dict], seconds: float) -> str:
     return "\n".join(lines)
 
 
+def compared(whole: dict, parts: list[dict]) -> list[dict]:
+    """Ablation runs, each marked with the run of the whole app it is compared with."""
+    return [{**part, "whole": whole} for part in parts]
+
+
+def ablation_table(rows: list[dict], parts: list[dict], bare: list[dict]) -> str:
+    """Server CPU per message with parts of the turn replaced, beside the whole app's at the
+    same level: the differences are what matching, the database and the framework cost."""
+    lines = [
+        "What the parts of a turn cost (`--ablations`, scripts/ablation_apps.py): the same "
+        "load on the same app with parts replaced by a constant answer; a part's cost is the "
+        "server CPU per message it takes away.",
+        "",
+        "| run | messages/s | p99 ms | server CPU ms per message | less than the whole app |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    level = parts[0]["concurrency"]
+    for r in [*rows, *parts, *bare]:
+        if r["concurrency"] != level:
+            continue
+        base = r.get("whole")
+        saved = f"{base['server_cpu_ms'] - r['server_cpu_ms']:.2f} ms" if base else ""
+        lines.append(
+            f"| {r['label']} | {r['per_second']:,.0f} | {r['p99_ms']:.1f} | "
+            f"{r['server_cpu_ms']:.2f} | {saved} |"
+        )
+    return "\n".join(lines)
+
+
 def verdict(rows: list[dict]) -> str:
     """The issue's target, said plainly from this run's figures."""
     if not rows:
@@ -726,6 +788,12 @@ def main() -> None:
         help="an environment variable for the chat server, e.g. ANSWERDESK_KB_POLL_SECONDS=1",
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare endpoint")
+    parser.add_argument(
+        "--ablations",
+        action="store_true",
+        help="also run the last level with matching, then the whole turn, replaced by a "
+        "constant answer (scripts/ablation_apps.py): what each part costs",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument(
         "--profile-seconds",
@@ -741,21 +809,50 @@ def main() -> None:
 
     articles = generate(args.articles)
     rows: list[dict] = []
+    parts: list[dict] = []
+    levels = concurrencies(args)
+    last_level = levels[-1:]
     for database in args.databases.split(","):
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="answerdesk-load-db-") as folder:
-                rows += bench_chat("chat, SQLite", f"sqlite:///{folder}/load.db", articles, args)
-        elif database == "postgresql":
-            with postgres_database(args.pg_url) as url:
-                rows += bench_chat("chat, PostgreSQL", url, articles, args)
-        else:
+        if database not in DATABASES:
             parser.error(f"unknown database {database!r}")
+        label = f"chat, {DATABASES[database]}"
+        with fresh_database(database, args) as url:
+            rows += bench_chat(label, url, articles, args)
+        if args.ablations:
+            with fresh_database(database, args) as url:
+                parts += compared(
+                    rows[-1],
+                    bench_chat(
+                        f"{label}, {WITHOUT_MATCHING[0]}",
+                        url,
+                        articles,
+                        args,
+                        app=WITHOUT_MATCHING[1],
+                        levels=last_level,
+                        profiled=False,
+                    ),
+                )
+    if args.ablations and rows:  # no database work left: one run says it for both
+        with fresh_database("sqlite", args) as url:
+            parts += compared(
+                rows[len(levels) - 1],  # the first database's whole app at the last level
+                bench_chat(
+                    f"chat, {WITHOUT_TURN[0]}",
+                    url,
+                    articles,
+                    args,
+                    app=WITHOUT_TURN[1],
+                    levels=last_level,
+                    profiled=False,
+                ),
+            )
     bare = [] if args.no_bare else bench_bare(articles, args)
     load_average = os.getloadavg()[0]
     client = (
         "httpx.AsyncClient" if args.client == "httpx" else "a minimal keep-alive HTTP/1.1 client"
     )
     profiling = f" --profile-seconds {args.profile_seconds:g}" if args.profile_seconds else ""
+    profiling += " --ablations" if args.ablations else ""
     body = (
         f"`python -m scripts.bench_load --duration {args.duration:g} --concurrency "
         f"{args.concurrency} --articles {args.articles}{profiling}` on {machine_line()}. "
@@ -776,6 +873,7 @@ def main() -> None:
         + "\n\n"
         + outcomes(rows)
         + ("\n\n" + profile_table(rows, args.profile_seconds) if args.profile_seconds else "")
+        + ("\n\n" + ablation_table(rows, parts, bare) if parts else "")
     )
     print(body)
     if not args.no_write:
