@@ -219,13 +219,14 @@ class SearchIndex:
             # when that article repeats it in every passage. The classifier learns weights.
             documents=None if wants_classifier else np.r_[labels, np.arange(len(docs))],
         )
+        segments = _segments(space, rows, labels, bodies, config.segment_articles)
         index = cls(
             version=version,
             articles=docs,
             normalizer=normalizer,
             config=config,
-            space=space,
-            segments=_segments(space, rows, labels, bodies, config.segment_articles),
+            space=space.without_fitted(),
+            segments=segments,
             phrasing_texts=tuple(row.text for row in rows),
             row_article=labels,
             row_weight=weights,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.matching.features import FeatureSpace
+from app.matching.features import CharNgrams, FeatureSpace
 from app.matching.normalize import Normalizer
 
 KB_TEXTS = [
@@ -55,3 +55,23 @@ def test_known_question_is_mostly_known_features(
     vector = fitted[0].transform_one(normalizer.normalize("как оплатить картой"))
     assert vector.nnz > 10
     assert np.isclose(np.sqrt((vector.data**2).sum()), 1.0)
+
+
+@pytest.mark.parametrize("max_features", [300_000, 40])  # 40: the fit keeps the most frequent
+def test_a_build_looks_up_its_words_n_grams_and_gets_what_the_vectorizer_gives(
+    max_features: int,
+) -> None:
+    texts = [t.lower() for t in KB_TEXTS] + ["интернет интернет картой", "reset the password"]
+    char = CharNgrams.fit(texts, max_features=max_features)
+    assert char.fitted is not None and char.width <= max_features
+    built = char.transform(texts)
+    plain = char.without_fitted()
+    assert plain.fitted is None
+    expected = plain.transform(texts)
+    assert np.array_equal(built.indptr, expected.indptr)
+    assert np.array_equal(built.indices, expected.indices)
+    np.testing.assert_allclose(built.data, expected.data, rtol=1e-6)
+    # a word the fit never saw: the vectorizer cuts it, as it would without the look-up
+    unseen = char.transform(["интернетом сброс"]).toarray()
+    np.testing.assert_allclose(unseen, plain.transform(["интернетом сброс"]).toarray(), rtol=1e-6)
+    assert unseen.any()
