@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.types import TypeDecorator
 
 from app.settings import is_sqlite
@@ -216,7 +217,10 @@ def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0)
                 connect_args["factory"] = _locking_connection(
                     SQLiteWriterLock.of(path), timeout_seconds=sqlite_busy_timeout_seconds
                 )
-        engine = create_engine(database_url, connect_args=connect_args)
+        # An in-memory URI ("file:...?mode=memory"): a connection per thread, as SQLAlchemy
+        # chose for it by itself until it deprecated choosing by the URL.
+        pool = {"poolclass": SingletonThreadPool} if "mode=memory" in database_url else {}
+        engine = create_engine(database_url, connect_args=connect_args, **pool)
         event.listen(engine, "connect", _sqlite_tuning(sqlite_busy_timeout_seconds))
         return engine
     # pre_ping: after a server restart every pooled connection is dead; each is tested on
