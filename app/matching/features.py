@@ -244,7 +244,7 @@ class CharNgrams:
         return cls(
             tokens=vectorizer,
             idf=TfidfTransformer(sublinear_tf=True).fit(counts),
-            fitted=FittedWords({t: i for i, t in enumerate(tokens)}, ngrams.tocsr()),
+            fitted=FittedWords(tokens, ngrams.tocsr()),
         )
 
     def without_fitted(self) -> "CharNgrams":
@@ -264,7 +264,7 @@ class CharNgrams:
         counts.sort_indices()  # a product's are not; a vectorizer's are
         return self.idf.transform(counts).astype(np.float32)
 
-    def _ngram_counts(self, tokens: list[str]) -> sp.csr_matrix:
+    def _ngram_counts(self, tokens: dict[str, int]) -> sp.csr_matrix:
         """Distinct words x their n-gram counts: looked up while the fit's are at hand."""
         if self.fitted is not None:
             rows = [self.fitted.ids.get(t, -1) for t in tokens]
@@ -281,8 +281,9 @@ class FittedWords:
     ngrams: sp.csr_matrix
 
 
-def _token_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
-    """Texts x distinct whitespace-separated words (lowercased), as char_wb splits them."""
+def _token_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Texts x distinct whitespace-separated words (lowercased), as char_wb splits them, and
+    each word's column (the dict iterates the words in column order)."""
     ids: dict[str, int] = {}
     indices: list[int] = []
     indptr = [0]
@@ -294,7 +295,7 @@ def _token_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, list[str]]:
         shape=(len(texts), len(ids)),
     )
     matrix.sum_duplicates()
-    return matrix, list(ids)
+    return matrix, ids
 
 
 def _texts_by_document(documents: np.ndarray) -> sp.csr_matrix:
