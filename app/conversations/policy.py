@@ -114,18 +114,13 @@ def decide(
 
     kb = match(index, text, language=language)
     reply_language = language or kb.language or default_language
-    # An intent below either bar loses anyway: the matcher need not rank one it can't lift there.
+    # An intent wins at its threshold and the knowledge base's confidence; below either it
+    # loses anyway, so the matcher need not rank one it cannot lift there.
+    intent_wins_at = max(INTENT_THRESHOLD, kb.confidence)
     intent, intent_match = intents.match(
-        text,
-        language=language,
-        kb_words=kb.known_words,
-        floor=max(INTENT_THRESHOLD, kb.confidence),
+        text, language=language, kb_words=kb.known_words, floor=intent_wins_at
     )
-    if (
-        intent is not None
-        and intent_match.confidence >= INTENT_THRESHOLD
-        and intent_match.confidence >= kb.confidence
-    ):
+    if intent is not None and intent_match.confidence >= intent_wins_at:
         if intent.kind == "handoff":
             return Decision(
                 status="handoff",
