@@ -4,7 +4,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -19,6 +18,7 @@ from app.channels.outbox import outbox_background
 from app.channels.router import router as channels_router
 from app.conversations.receipts import receipt_purge
 from app.conversations.router import router as chat_router
+from app.conversations.turns import chat_batcher
 from app.db import make_engine, make_session_factory
 from app.dependencies import refuse_nul_characters
 from app.errors import install_error_handlers, problem
@@ -121,8 +121,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         builder=child_builder(settings.kb_child_build_articles),
     )
     app.state.intents = IntentMatcher.from_directory(settings.intents_dir)
-    app.state.chat_threads = anyio.CapacityLimiter(settings.chat_threads_per_worker)
     async with AsyncExitStack() as stack:
+        app.state.chat_turns = stack.enter_context(chat_batcher(app.state))
         for background in BACKGROUND:
             await stack.enter_async_context(background(app))
         yield

@@ -61,12 +61,15 @@ class Settings(BaseSettings):
     default_language: str = "en"
 
     max_message_chars: int = Field(4000, gt=0)
-    # Chat messages a worker handles at once (app/conversations/router.py); unset: 1 on SQLite,
-    # 4 on PostgreSQL. Python runs one thread at a time. On SQLite, whose writes take turns
+    # Chat threads per worker (app/conversations/batcher.py); unset: 1 on SQLite, 4 on
+    # PostgreSQL. Python runs one thread at a time. On SQLite, whose writes take turns
     # anyway, a second thread only adds hand-offs of the interpreter lock between threads
     # (scripts/bench_load.py: about a quarter more messages/s with one); on PostgreSQL a few
     # overlap one message's database round trips with another's matching.
     chat_threads: int | None = Field(None, gt=0)
+    # At most this many waiting chat messages share one transaction (app/conversations/turns.py):
+    # more saves more per message under load, and makes the last of them wait longer.
+    chat_batch_size: int = Field(16, gt=0)
     # How often a worker checks the database for a newer knowledge-base version.
     kb_poll_seconds: float = Field(0.5, gt=0)
     # A full index build after patches waits until this many times the previous build's

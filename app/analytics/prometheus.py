@@ -34,6 +34,14 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=None,  # collected per scrape below, with or without multiprocess mode
 )
+# Under load a worker's chat thread runs the messages waiting at that moment together, in one
+# transaction (app/conversations/turns.py): how many shared each.
+CHAT_BATCH_TURNS = Histogram(
+    "answerdesk_chat_batch_turns",
+    "Chat messages handled together, in one transaction.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+    registry=None,
+)
 UNMATCHED = "unmatched"
 STREAMS = ("/v1/operator/events", "/v1/conversations/{conversation_id}/events")
 
@@ -130,5 +138,6 @@ def render(session_factory: sessionmaker[Session]) -> Response:
         MultiProcessCollector(registry)
     else:
         registry.register(REQUEST_SECONDS)
+        registry.register(CHAT_BATCH_TURNS)
     registry.register(DatabaseCollector(session_factory))  # type: ignore[arg-type]
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

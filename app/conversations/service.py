@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -161,7 +162,17 @@ def explain(decision: Decision) -> dict[str, Any]:
     return details
 
 
-def handle_message(
+@dataclass(frozen=True, slots=True)
+class PreparedTurn:
+    """A customer message read and decided, nothing written yet (see prepare_turn)."""
+
+    chat_in: ChatRequest
+    conversation: Conversation
+    disliked: bool
+    decision: Decision | None
+
+
+def prepare_turn(
     *,
     session: Session,
     index: SearchIndex,
@@ -169,20 +180,14 @@ def handle_message(
     thresholds: Thresholds,
     default_language: str,
     chat_in: ChatRequest,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> tuple[Conversation, Message, Decision | None]:
-    """Stores the customer's message and the bot's reply; returns the reply and its decision.
+) -> PreparedTurn:
+    """The turn's reads and its decision; store_turn() then writes it.
 
-    While a person has the conversation the bot stays silent: the decision is None, or a
-    "handoff" decision carrying a notice (queue position, business hours) worth telling.
-    """
-    settings = settings or get_settings()
-    now = now or utcnow()
+    Split so that several turns can be decided before any of them writes: on SQLite the first
+    write takes the one write lock of the whole database until the commit, and matching is most
+    of a message's time. A new conversation is added to the session, not yet written."""
     conversation, disliked = open_conversation(session=session, chat_in=chat_in, flush=False)
-    # The policy reads no database, so it runs before this request writes anything: on SQLite
-    # the first write takes the one write lock of the whole database until the commit, and
-    # matching is most of a message's time.
+    # While a person has the conversation the bot stays silent.
     decision = (
         None
         if conversation.status == "handoff"
@@ -197,9 +202,58 @@ def handle_message(
             choice=chat_in.choice,
         )
     )
+    if decision is not None and conversation in session.new:  # no UPDATE right after the INSERT
+        conversation.language = conversation.language or decision.language
+    return PreparedTurn(chat_in, conversation, disliked, decision)
+
+
+def handle_message(
+    *,
+    session: Session,
+    index: SearchIndex,
+    intents: IntentMatcher,
+    thresholds: Thresholds,
+    default_language: str,
+    chat_in: ChatRequest,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> tuple[Conversation, Message, Decision | None]:
+    """Stores the customer's message and the bot's reply; returns the reply and its decision."""
+    prepared = prepare_turn(
+        session=session,
+        index=index,
+        intents=intents,
+        thresholds=thresholds,
+        default_language=default_language,
+        chat_in=chat_in,
+    )
+    return store_turn(
+        session=session,
+        prepared=prepared,
+        default_language=default_language,
+        settings=settings,
+        now=now,
+    )
+
+
+def store_turn(
+    *,
+    session: Session,
+    prepared: PreparedTurn,
+    default_language: str,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> tuple[Conversation, Message, Decision | None]:
+    """Writes a prepared turn: the customer's message, the bot's reply, the conversation's new
+    state, and a handoff if the decision or the customer asks for one.
+
+    While a person has the conversation the bot stays silent: the decision is None, or a
+    "handoff" decision carrying a notice (queue position, business hours) worth telling.
+    """
+    settings = settings or get_settings()
+    now = now or utcnow()
+    chat_in, conversation, decision = prepared.chat_in, prepared.conversation, prepared.decision
     if conversation in session.new:
-        if decision is not None:  # as _apply() sets it below: no UPDATE right after the INSERT
-            conversation.language = conversation.language or decision.language
         session.flush()  # the conversation's row before its messages' (foreign key)
     # Written together with the reply below, unless a handoff path needs its id first.
     customer = Message(
@@ -242,7 +296,7 @@ def handle_message(
             conversation=conversation,
             text=chat_in.text,
             decision=decision,
-            disliked_before=disliked,
+            disliked_before=prepared.disliked,
         )
     _apply(conversation, decision)
     reply = Message(
