@@ -9,6 +9,7 @@ backoff. Other workers' changes are noticed by a poller thread that reads the ve
 `poll_seconds` (see `watch_kb_version`, registered in app.main's BACKGROUND).
 """
 
+import gc
 import logging
 import threading
 import time
@@ -148,6 +149,7 @@ class IndexHolder:
     def _swap(self, index: SearchIndex, started: float) -> None:
         with self._state:
             self.index = index  # the swap: one reference assignment
+            gc.freeze()
             self.failures = 0
             self.last_error = None
             self._retry_at = 0.0
