@@ -4,11 +4,12 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.analytics.rollup import note_changed
@@ -45,17 +46,30 @@ def get_conversation(*, session: Session, conversation_id: str) -> Conversation:
 
 
 # Built once (a new statement's cache key is computed at every call).
-_CONVERSATION_AND_DISLIKE = select(Conversation, handoff_flow.DISLIKED_ANSWER).where(
-    Conversation.id == bindparam("conversation_id")
+_CONVERSATIONS_AND_DISLIKES = select(Conversation, handoff_flow.DISLIKED_ANSWER).where(
+    Conversation.id.in_(bindparam("conversation_ids", expanding=True))
 )
+
+# What load_conversations() read: each conversation, and whether its customer gave a 👎 in it.
+Loaded = Mapping[str, tuple[Conversation, bool]]
+
+
+def load_conversations(*, session: Session, conversation_ids: Iterable[str]) -> Loaded:
+    """The conversations asked for that exist, in one query, each with its 👎 flag (read with
+    the conversation: escalate() then need not ask again)."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    rows = session.execute(_CONVERSATIONS_AND_DISLIKES, {"conversation_ids": ids})
+    return {conversation.id: (conversation, bool(disliked)) for conversation, disliked in rows}
 
 
 def open_conversation(
-    *, session: Session, chat_in: ChatRequest, flush: bool = True
+    *, session: Session, chat_in: ChatRequest, flush: bool = True, loaded: Loaded | None = None
 ) -> tuple[Conversation, bool]:
-    """The request's conversation, and whether its customer has given a 👎 in it (read with
-    the conversation: escalate() then need not ask again). A new one is written at once unless
-    `flush` is False."""
+    """The request's conversation, and whether its customer has given a 👎 in it; from
+    `loaded` when the caller read it already. A new one is written at once unless `flush` is
+    False."""
     if chat_in.conversation_id is None:
         conversation = Conversation(
             id=uuid.uuid4().hex,
@@ -73,9 +87,9 @@ def open_conversation(
         if flush:
             session.flush()
         return conversation, False
-    found = session.execute(
-        _CONVERSATION_AND_DISLIKE, {"conversation_id": chat_in.conversation_id}
-    ).one_or_none()
+    if loaded is None:
+        loaded = load_conversations(session=session, conversation_ids=[chat_in.conversation_id])
+    found = loaded.get(chat_in.conversation_id)
     if found is None:
         raise ConversationNotFound(chat_in.conversation_id)
     conversation, disliked = found
@@ -83,7 +97,7 @@ def open_conversation(
         raise Conflict("This conversation belongs to another customer or channel.")
     if chat_in.metadata:
         conversation.meta = {**(conversation.meta or {}), **chat_in.metadata}
-    return conversation, bool(disliked)
+    return conversation, disliked
 
 
 def add_message(
@@ -108,19 +122,37 @@ _MESSAGE_COLUMNS = [column.key for column in Message.__table__.columns if column
 _INSERT_MESSAGES = insert(Message.__table__).returning(
     Message.__table__.c.id, sort_by_parameter_order=True
 )
+# PostgreSQL: the ids drawn from the column's own sequence first, then a plain INSERT per row,
+# which psycopg sends in one pipeline (one round trip) as one prepared statement.
+_NEXT_MESSAGE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :count)"
+)
+_INSERT_NUMBERED_MESSAGES = insert(Message.__table__)
 
 
 def insert_messages(*, session: Session, messages: list[Message]) -> None:
-    """Writes new messages with one Core INSERT ... RETURNING and gives them their ids.
+    """Writes new messages in one go and gives them their ids, in order.
 
     For the chat turn, where the ORM's unit of work cost more than the SQL it ran. The objects
-    stay outside the session: later changes to them are not saved."""
+    stay outside the session: later changes to them are not saved. On PostgreSQL an INSERT ...
+    RETURNING of many rows is a new statement for each number of rows, which psycopg converts
+    and the server plans every time: for a batch of turns that cost more than the insert."""
+    if not messages:
+        return
     now = utcnow()
     for message in messages:  # what the columns' defaults would give
         message.created_at = message.created_at or now
         message.details = {} if message.details is None else message.details
     rows = [{key: getattr(message, key) for key in _MESSAGE_COLUMNS} for message in messages]
-    ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # sorted: drawn in order, and a conversation's messages are read back by id
+        ids = sorted(connection.execute(_NEXT_MESSAGE_IDS, {"count": len(rows)}).scalars())
+        for row, message_id in zip(rows, ids, strict=True):
+            row["id"] = message_id
+        connection.execute(_INSERT_NUMBERED_MESSAGES, rows)
+    else:
+        ids = list(connection.execute(_INSERT_MESSAGES, rows).scalars())
     for message, message_id in zip(messages, ids, strict=True):
         message.id = message_id
     note_changed(session, {message.conversation_id for message in messages})
@@ -180,13 +212,17 @@ def prepare_turn(
     thresholds: Thresholds,
     default_language: str,
     chat_in: ChatRequest,
+    loaded: Loaded | None = None,
 ) -> PreparedTurn:
     """The turn's reads and its decision; store_turn() then writes it.
 
     Split so that several turns can be decided before any of them writes: on SQLite the first
     write takes the one write lock of the whole database until the commit, and matching is most
-    of a message's time. A new conversation is added to the session, not yet written."""
-    conversation, disliked = open_conversation(session=session, chat_in=chat_in, flush=False)
+    of a message's time. A new conversation is added to the session, not yet written; `loaded`:
+    the conversation, when the caller read it with others'."""
+    conversation, disliked = open_conversation(
+        session=session, chat_in=chat_in, flush=False, loaded=loaded
+    )
     # While a person has the conversation the bot stays silent.
     decision = (
         None
@@ -243,9 +279,12 @@ def store_turn(
     default_language: str,
     settings: Settings | None = None,
     now: datetime | None = None,
+    unwritten: list[Message] | None = None,
 ) -> tuple[Conversation, Message, Decision | None]:
     """Writes a prepared turn: the customer's message, the bot's reply, the conversation's new
-    state, and a handoff if the decision or the customer asks for one.
+    state, and a handoff if the decision or the customer asks for one. With `unwritten`, the
+    two messages of a plain answer are added to it instead, for the caller to write with other
+    turns' (insert_messages): the reply then has no id yet.
 
     While a person has the conversation the bot stays silent: the decision is None, or a
     "handoff" decision carrying a notice (queue position, business hours) worth telling.
@@ -314,7 +353,10 @@ def store_turn(
     if decision.status != "handoff":
         # Most turns: the two messages in one INSERT; the conversation's new state (if any)
         # is flushed at the commit.
-        insert_messages(session=session, messages=[customer, reply])
+        if unwritten is None:
+            insert_messages(session=session, messages=[customer, reply])
+        else:
+            unwritten += [customer, reply]
     else:  # same transaction: the queue and the event log, which change the reply's text
         session.add_all([customer, reply])
         session.flush()

@@ -47,7 +47,7 @@ def chat_batcher(state: State) -> Batcher[ChatTurn, tuple[ChatResponse, bool]]:
     settings = state.settings
     return Batcher(
         lambda turns: run_turns(state, turns),
-        threads=settings.chat_threads_per_worker,
+        threads=settings.chat_threads,
         batch_size=settings.chat_batch_size,
         group=lambda turn: turn.conversation_id,
         name="chat",
@@ -78,7 +78,8 @@ def _chat(state: State, session: Session, turn: ChatTurn) -> tuple[ChatResponse,
     replayed = _replayed(session, turn)
     if replayed is not None:
         return replayed, True
-    response = _respond(state, session, turn, _prepare(state, session, turn))
+    stored = _store(state, session, turn, _prepare(state, session, turn))
+    response = _respond(session, turn, *stored)
     try:
         session.commit()  # before the response goes out: the widget's next request sees it
     except IntegrityError:
@@ -100,17 +101,27 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
         try:
             # Reads only: a pending new conversation is not flushed by the next turn's query.
             with session.no_autoflush:
+                loaded = service.load_conversations(
+                    session=session,
+                    conversation_ids={t.conversation_id for t in turns if t.conversation_id},
+                )
                 for number, turn in enumerate(turns):
                     try:
                         replayed = _replayed(session, turn)
                         if replayed is not None:
                             outcomes[number] = (replayed, True)
                         else:
-                            prepared[number] = _prepare(state, session, turn)
+                            prepared[number] = _prepare(state, session, turn, loaded)
                     except AnswerdeskError as error:  # raised before the turn changed anything
                         outcomes[number] = error
-            for number, ready in prepared.items():
-                outcomes[number] = (_respond(state, session, turns[number], ready), False)
+            unwritten: list[Message] = []
+            stored = {
+                number: _store(state, session, turns[number], ready, unwritten)
+                for number, ready in prepared.items()
+            }
+            service.insert_messages(session=session, messages=unwritten)  # all turns' at once
+            for number, turn_stored in stored.items():
+                outcomes[number] = (_respond(session, turns[number], *turn_stored), False)
             session.commit()
         except Exception:
             session.rollback()
@@ -126,7 +137,9 @@ def _replayed(session: Session, turn: ChatTurn) -> ChatResponse | None:
     return None if stored is None else ChatResponse.model_validate(stored)
 
 
-def _prepare(state: State, session: Session, turn: ChatTurn) -> service.PreparedTurn:
+def _prepare(
+    state: State, session: Session, turn: ChatTurn, loaded: service.Loaded | None = None
+) -> service.PreparedTurn:
     settings = state.settings
     return service.prepare_turn(
         session=session,
@@ -135,20 +148,35 @@ def _prepare(state: State, session: Session, turn: ChatTurn) -> service.Prepared
         thresholds=Thresholds(answer=settings.answer_threshold, handoff=settings.handoff_threshold),
         default_language=settings.default_language,
         chat_in=turn.chat_in,
+        loaded=loaded,
     )
 
 
-def _respond(
-    state: State, session: Session, turn: ChatTurn, prepared: service.PreparedTurn
-) -> ChatResponse:
-    """Stores the turn (and its receipt) and builds the response."""
-    conversation, message, decision = service.store_turn(
+def _store(
+    state: State,
+    session: Session,
+    turn: ChatTurn,
+    prepared: service.PreparedTurn,
+    unwritten: list[Message] | None = None,
+) -> tuple[Conversation, Message, Decision | None]:
+    return service.store_turn(
         session=session,
         prepared=prepared,
         default_language=state.settings.default_language,
         settings=state.settings,
         now=turn.now,
+        unwritten=unwritten,
     )
+
+
+def _respond(
+    session: Session,
+    turn: ChatTurn,
+    conversation: Conversation,
+    message: Message,
+    decision: Decision | None,
+) -> ChatResponse:
+    """The response to a stored turn; its receipt is added to the transaction."""
     response = _response(conversation, message, decision)
     if turn.receipt_key is not None:
         kept = response.model_dump(mode="json", exclude={"debug"})
