@@ -61,12 +61,13 @@ class Settings(BaseSettings):
     default_language: str = "en"
 
     max_message_chars: int = Field(4000, gt=0)
-    # Chat threads per worker (app/conversations/batcher.py); unset: 1 on SQLite, 4 on
-    # PostgreSQL. Python runs one thread at a time. On SQLite, whose writes take turns
-    # anyway, a second thread only adds hand-offs of the interpreter lock between threads
-    # (scripts/bench_load.py: about a quarter more messages/s with one); on PostgreSQL a few
-    # overlap one message's database round trips with another's matching.
-    chat_threads: int | None = Field(None, gt=0)
+    # Chat threads per worker (app/conversations/batcher.py). Python runs one thread at a time;
+    # a thread takes every message waiting and runs them together, so one is enough to keep a
+    # worker busy. On PostgreSQL a second overlaps one batch's round trips with another's
+    # matching, but costs more in hand-offs of the interpreter lock than it saves
+    # (scripts/bench_load.py, 32 customers, 2 cores: 780-820 messages/s with 1, 777 with 2,
+    # 718-748 with 4).
+    chat_threads: int = Field(1, gt=0)
     # At most this many waiting chat messages share one transaction (app/conversations/turns.py):
     # more saves more per message under load, and makes the last of them wait longer.
     chat_batch_size: int = Field(16, gt=0)
@@ -111,12 +112,6 @@ class Settings(BaseSettings):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     # How often each worker folds new conversations into the roll-ups (queries also do it).
     analytics_refresh_seconds: float = Field(10.0, gt=0)
-
-    @property
-    def chat_threads_per_worker(self) -> int:
-        if self.chat_threads is not None:
-            return self.chat_threads
-        return 1 if is_sqlite(self.database_url) else 4
 
     @field_validator("business_hours")
     @classmethod

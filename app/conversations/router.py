@@ -43,11 +43,11 @@ async def chat(
     ] = None,
     debug: bool = Query(default=False, description="include the decision's explanation"),
 ) -> ChatResponse:
-    # The worker's chat threads run it (app/conversations/batcher.py), with the other turns
-    # waiting at the same moment: settings.chat_threads_per_worker threads per process. With
-    # anyio's default of 40 threads, every waiting customer's message ran at once, each slowed
-    # by the others for the GIL and, on SQLite, for the write lock, and the slowest took
-    # seconds. A waiting message holds no database connection.
+    # The worker's chat thread runs it (app/conversations/batcher.py), with the other messages
+    # waiting at that moment, in one transaction (app/conversations/turns.py). One thread per
+    # worker (settings.chat_threads): with anyio's default of 40, every waiting customer's
+    # message ran at once, each slowed by the others for the GIL and, on SQLite, for the write
+    # lock, and the slowest took seconds. A waiting message holds no database connection.
     turn = ChatTurn(
         chat_in=chat_in,
         now=now,
