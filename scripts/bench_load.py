@@ -533,6 +533,7 @@ def bench_chat(
             print(f"{label}: {len(articles):,} articles answer after {ready_s:.0f} s", flush=True)
             results = []
             for concurrency in levels or concurrencies(args):
+                batches_before = chat_batches(server.url)
                 result = run_load(
                     server.url,
                     customer,
@@ -543,7 +544,15 @@ def bench_chat(
                     duration=args.duration,
                     client=args.client,
                 )
-                result.update(label=f"{label}, {concurrency} customers", concurrency=concurrency)
+                turns, transactions = (
+                    after - before
+                    for after, before in zip(chat_batches(server.url), batches_before, strict=True)
+                )
+                result.update(
+                    label=f"{label}, {concurrency} customers",
+                    concurrency=concurrency,
+                    per_transaction=turns / transactions if transactions else 0.0,
+                )
                 print(table([result], []).splitlines()[-1], flush=True)
                 results.append(result)
             if args.profile_seconds and profiled:
@@ -576,12 +585,25 @@ def bench_bare(articles: list[dict[str, object]], args: argparse.Namespace) -> l
     return results
 
 
+def chat_batches(url: str) -> tuple[float, float]:
+    """(chat messages, transactions) so far, from /metrics' answerdesk_chat_batch_turns (all
+    workers': the bench sets PROMETHEUS_MULTIPROC_DIR)."""
+    metrics = httpx.get(f"{url}/metrics", timeout=30).text
+    found = dict.fromkeys(("sum", "count"), 0.0)
+    for line in metrics.splitlines():
+        name, _, value = line.partition(" ")
+        for part in found:
+            if name == f"answerdesk_chat_batch_turns_{part}":
+                found[part] = float(value)
+    return found["sum"], found["count"]
+
+
 # Where a worker's CPU goes, by the first rule whose marker is in a sampled stack.
 PROFILE_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("matching (app/matching)", ("(app/matching/",)),
     (
-        "rest of the chat route: database reads and writes, handoff checks, outcome log",
-        ("chat (app/conversations/router.py",),
+        "rest of the chat turns: database reads and writes, handoff checks, outcome log",
+        ("(app/conversations/turns.py",),
     ),
     (
         "background: analytics roll-ups, outbox, KB version poll",
@@ -728,21 +750,25 @@ def ablation_table(rows: list[dict], parts: list[dict], bare: list[dict]) -> str
 
 
 def verdict(rows: list[dict]) -> str:
-    """The issue's target, said plainly from this run's figures."""
-    if not rows:
-        return ""
-    met = [r for r in rows if r["per_second"] >= 1000 and r["p99_ms"] < 100]
-    best = max(rows, key=lambda r: r["per_second"])
-    if met:
-        return "Target (≥ 1,000 messages/s with p99 < 100 ms) met by: " + ", ".join(
-            r["label"] for r in met
+    """The issue's target, said plainly for each database from this run's figures."""
+    databases: dict[str, list[dict]] = {}
+    for r in rows:
+        databases.setdefault(r["label"].rsplit(", ", 1)[0], []).append(r)
+    lines = []
+    for database, runs in databases.items():
+        met = [r for r in runs if r["per_second"] >= 1000 and r["p99_ms"] < 100]
+        best = max(met or runs, key=lambda r: r["per_second"])
+        figures = (
+            f"{best['per_second']:,.0f} messages/s at {best['concurrency']} customers, p99 "
+            f"{best['p99_ms']:.0f} ms, {best['server_cpu_ms']:.2f} ms of server CPU per message"
         )
+        said = "met" if met else "**not met**"
+        lines.append(f"- {database}: {said} (best: {figures})")
     return (
-        "Target (≥ 1,000 messages/s with p99 < 100 ms on each database): **not met**. Best "
-        f"here: {best['per_second']:,.0f} messages/s ({best['label']}, p99 "
-        f"{best['p99_ms']:.0f} ms), at {best['server_cpu_ms']:.1f} ms of server CPU per message; "
-        "1,000 messages/s on these 2 cores leaves at most 2 ms of CPU per message for the "
-        "server, the client and the database together."
+        "Target (≥ 1,000 messages/s with p99 < 100 ms on each database), from this run:\n\n"
+        + "\n".join(lines)
+        + "\n\n1,000 messages/s on these 2 cores leaves at most 2 ms of CPU per message for "
+        "the server, the client and the database together."
     )
 
 
@@ -752,9 +778,14 @@ def outcomes(rows: list[dict]) -> str:
         replies = ", ".join(f"{k} {v:,}" for k, v in sorted(r["replies"].items()))
         share = r["handed_off"] / r["conversations"] if r["conversations"] else 0.0
         errors = f"; errors {r['error_kinds']}" if r["errors"] else ""
+        batch = (
+            f"; {r['per_transaction']:.1f} messages per transaction (warm-up included)"
+            if r.get("per_transaction")
+            else ""
+        )
         lines.append(
             f"- {r['label']}: {r['conversations']:,} conversations finished in the window, "
-            f"{share:.0%} handed off; replies: {replies}{errors}"
+            f"{share:.0%} handed off; replies: {replies}{batch}{errors}"
         )
     return "\n".join(lines)
 
@@ -765,7 +796,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first")
     parser.add_argument(
         "--concurrency",
-        default="8,32",
+        default="8,32,64",
         help="simultaneous customers; a comma-separated list runs each level in turn",
     )
     parser.add_argument("--articles", type=int, default=1000)
