@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app.analytics.rollup import note_changed
@@ -122,21 +122,13 @@ _MESSAGE_COLUMNS = [column.key for column in Message.__table__.columns if column
 _INSERT_MESSAGES = insert(Message.__table__).returning(
     Message.__table__.c.id, sort_by_parameter_order=True
 )
-# PostgreSQL: the ids drawn from the column's own sequence first, then a plain INSERT per row,
-# which psycopg sends in one pipeline (one round trip) as one prepared statement.
-_NEXT_MESSAGE_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :count)"
-)
-_INSERT_NUMBERED_MESSAGES = insert(Message.__table__)
 
 
 def insert_messages(*, session: Session, messages: list[Message]) -> None:
-    """Writes new messages in one go and gives them their ids, in order.
+    """Writes new messages with one Core INSERT ... RETURNING and gives them their ids.
 
     For the chat turn, where the ORM's unit of work cost more than the SQL it ran. The objects
-    stay outside the session: later changes to them are not saved. On PostgreSQL an INSERT ...
-    RETURNING of many rows is a new statement for each number of rows, which psycopg converts
-    and the server plans every time: for a batch of turns that cost more than the insert."""
+    stay outside the session: later changes to them are not saved."""
     if not messages:
         return
     now = utcnow()
@@ -144,15 +136,7 @@ def insert_messages(*, session: Session, messages: list[Message]) -> None:
         message.created_at = message.created_at or now
         message.details = {} if message.details is None else message.details
     rows = [{key: getattr(message, key) for key in _MESSAGE_COLUMNS} for message in messages]
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # sorted: drawn in order, and a conversation's messages are read back by id
-        ids = sorted(connection.execute(_NEXT_MESSAGE_IDS, {"count": len(rows)}).scalars())
-        for row, message_id in zip(rows, ids, strict=True):
-            row["id"] = message_id
-        connection.execute(_INSERT_NUMBERED_MESSAGES, rows)
-    else:
-        ids = list(connection.execute(_INSERT_MESSAGES, rows).scalars())
+    ids = session.connection().execute(_INSERT_MESSAGES, rows).scalars().all()
     for message, message_id in zip(messages, ids, strict=True):
         message.id = message_id
     note_changed(session, {message.conversation_id for message in messages})
