@@ -4,7 +4,8 @@ Under load most of a turn's database cost is per transaction (a session, a conne
 commit; on PostgreSQL the round trips), so the turns waiting at the same moment are run
 together (app/conversations/batcher.py): all of them read and decided first, then all written,
 then one commit. Anything unexpected in a batch rolls it back whole and runs each turn alone,
-as a single request would, so a batch never answers differently than its turns alone would.
+as a single request would, so a batch never answers differently than its turns alone would;
+only an unavailable database fails the whole batch at once (each turn a 503).
 """
 
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from app.conversations.batcher import Batcher
 from app.conversations.models import Conversation, Message
 from app.conversations.policy import Decision, Thresholds
 from app.conversations.schemas import ArticleRef, ChatRequest, ChatResponse, Suggestion
+from app.db import database_unavailable
 from app.errors import AnswerdeskError
 
 
@@ -94,7 +96,9 @@ def _chat(state: State, session: Session, turn: ChatTurn) -> tuple[ChatResponse,
 
 
 def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | None:
-    """The outcomes, or None when the batch had to be rolled back (nothing of it is stored)."""
+    """The outcomes, or None when the batch had to be rolled back (nothing of it is stored)
+    and its turns should run alone. When the database is unavailable (locked past the busy
+    timeout, full, restarting) every turn gets that error, a 503 to retry."""
     outcomes: list[Outcome | None] = [None] * len(turns)
     prepared: dict[int, service.PreparedTurn] = {}
     with state.session_factory() as session:
@@ -123,8 +127,10 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
             for number, turn_stored in stored.items():
                 outcomes[number] = (_respond(session, turns[number], *turn_stored), False)
             session.commit()
-        except Exception:
+        except Exception as error:
             session.rollback()
+            if database_unavailable(error):  # alone, each would wait as long and fail alike
+                return [error] * len(turns)
             return None
     return [outcome for outcome in outcomes if outcome is not None]
 

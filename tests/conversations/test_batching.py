@@ -15,7 +15,7 @@ import pytest
 
 from app.conversations.batcher import Batcher
 from tests.conftest import count_rows, new_user
-from tests.resilience.checks import transcript, writes_blocked
+from tests.resilience.checks import assert_database_unavailable, transcript, writes_blocked
 
 Job = tuple[str, str]
 
@@ -176,3 +176,32 @@ def test_a_retry_in_the_same_batch_as_its_first_request_is_stored_once(
         assert len(transcript(http, bystander.json()["conversation_id"])) == 2
     assert count_rows(database_url, "conversations", user_id=customer["id"]) == 1
     assert count_rows(database_url, "chat_receipts") == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_batch_that_finds_the_database_locked_answers_every_message_503_at_once(
+    live_server_factory, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    # Only SQLite gives up on a lock (its busy timeout); PostgreSQL's writes wait for it.
+    server = live_server_factory(ANSWERDESK_SQLITE_BUSY_TIMEOUT_SECONDS="1")
+    users = [new_user() for _ in range(5)]
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as http,
+        ThreadPoolExecutor(5) as pool,
+        writes_blocked(database_url),  # far longer than the busy timeout
+    ):
+        started = time.monotonic()
+        first = pool.submit(_post, http, {"channel": "web", "user": users[0], "text": "hi"})
+        time.sleep(0.3)  # the others queue behind it and then share a batch
+        queued = [
+            pool.submit(_post, http, {"channel": "web", "user": user, "text": "hello"})
+            for user in users[1:]
+        ]
+        answers = [first.result(), *(q.result() for q in queued)]
+        answered_after = time.monotonic() - started
+    for answer in answers:
+        assert_database_unavailable(answer)
+    # One busy timeout per batch: run alone, each of the four would have waited its own.
+    assert answered_after < 3.5
+    for user in users:
+        assert count_rows(database_url, "conversations", user_id=user["id"]) == 0
