@@ -8,7 +8,8 @@
    the days whose time-dependent counts (24 h / 7 day windows) have moved since.
 3. `rebuild` recomputes everything from the source tables (bulk loads, the benchmark).
 
-Writers are serialised (a PostgreSQL advisory lock, `BEGIN IMMEDIATE` on SQLite), and every
+Roll-ups are serialised (a PostgreSQL advisory lock; on SQLite `BEGIN IMMEDIATE`, taken only
+once the facts are computed, with a check that the queue rows read are still there), and every
 step is a recomputation, so running it twice or in two workers gives the same rows.
 """
 
@@ -233,15 +234,35 @@ def _rows_for(data: dict[str, Any], now: datetime) -> tuple[list[dict], list[dic
     return facts_rows, article_rows, handoff_rows
 
 
-def refresh_conversations(
-    *, session: Session, conversation_ids: Iterable[str], now: datetime, replace: bool = True
+# Rows of ConversationFacts, ArticleFacts and HandoffFacts, computed for some conversations.
+FactRows = tuple[list[dict], list[dict], list[dict]]
+
+
+def compute_conversations(
+    *, session: Session, conversation_ids: Sequence[str], now: datetime
+) -> FactRows:
+    """These conversations' fact rows, from reads only: on SQLite no write lock is needed yet."""
+    computed: FactRows = ([], [], [])
+    for start in range(0, len(conversation_ids), BATCH):
+        chunk = conversation_ids[start : start + BATCH]
+        for rows, more in zip(computed, _rows_for(_load(session, chunk), now), strict=True):
+            rows.extend(more)
+    return computed
+
+
+def store_conversations(
+    *,
+    session: Session,
+    conversation_ids: Sequence[str],
+    computed: FactRows,
+    replace: bool = True,
 ) -> set[date]:
-    """Recomputes these conversations' facts; returns the days whose roll-ups changed."""
-    ids = sorted(set(conversation_ids))
+    """Writes computed fact rows in place of these conversations' old ones; returns the days
+    whose roll-ups changed."""
     days: set[date] = set()
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        if replace:
+    if replace:
+        for start in range(0, len(conversation_ids), BATCH):
+            chunk = conversation_ids[start : start + BATCH]
             days.update(
                 session.scalars(
                     select(ConversationFacts.day).where(
@@ -251,16 +272,22 @@ def refresh_conversations(
             )
             for model in (ConversationFacts, ArticleFacts, HandoffFacts):
                 session.execute(delete(model).where(model.conversation_id.in_(chunk)))
-        facts_rows, article_rows, handoff_rows = _rows_for(_load(session, chunk), now)
-        for model, rows in (
-            (ConversationFacts, facts_rows),
-            (ArticleFacts, article_rows),
-            (HandoffFacts, handoff_rows),
-        ):
-            if rows:
-                session.execute(insert(model), rows)
-        days.update(row["day"] for row in facts_rows)
+    for model, rows in zip((ConversationFacts, ArticleFacts, HandoffFacts), computed, strict=True):
+        for start in range(0, len(rows), BATCH):
+            session.execute(insert(model), rows[start : start + BATCH])
+    days.update(row["day"] for row in computed[0])
     return days
+
+
+def refresh_conversations(
+    *, session: Session, conversation_ids: Iterable[str], now: datetime, replace: bool = True
+) -> set[date]:
+    """Recomputes these conversations' facts; returns the days whose roll-ups changed."""
+    ids = sorted(set(conversation_ids))
+    computed = compute_conversations(session=session, conversation_ids=ids, now=now)
+    return store_conversations(
+        session=session, conversation_ids=ids, computed=computed, replace=replace
+    )
 
 
 def _earlier_of_same_customers(session: Session, conversation_ids: Sequence[str]) -> set[str]:
@@ -370,11 +397,19 @@ def recompute_days(*, session: Session, days: Iterable[date] | None, now: dateti
 # Running it ------------------------------------------------------------------------------
 
 
-def _write_lock(session: Session) -> None:
+def _serialize(session: Session) -> None:
+    """PostgreSQL: one roll-up at a time, for the whole transaction (readers and the chat are
+    not held up by an advisory lock)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_KEY})")
-    else:  # take the write lock first, so the reads below see the latest commit
+
+
+def _write_lock(session: Session) -> None:
+    """SQLite: its write lock, taken before the reads that must see the latest commit. It
+    holds every writer up, the chat included: take it for the writes only."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -409,34 +444,28 @@ def catch_up(
         if not has_work(session=session, now=now):
             return 0
     with session_factory() as session:
-        _write_lock(session)
+        _serialize(session)
         queued = session.execute(
             select(DirtyConversation.id, DirtyConversation.conversation_id)
             .order_by(DirtyConversation.id)
             .limit(limit or CATCH_UP_LIMIT)
         ).all()
         ids = sorted({row[1] for row in queued})
-        existing = (
-            set(
-                session.scalars(
-                    select(ConversationFacts.conversation_id).where(
-                        ConversationFacts.conversation_id.in_(ids)
-                    )
-                )
-            )
-            if ids
-            else set()
-        )
-        days = refresh_conversations(session=session, conversation_ids=ids, now=now)
+        # The facts are computed before SQLite's write lock is taken (it would hold up every
+        # chat message for as long), then only the conversations still queued are written.
+        computed = compute_conversations(session=session, conversation_ids=ids, now=now)
+        _write_lock(session)
+        ids, computed, taken = _still_queued(session, queued, computed)
+        existing = _with_facts(session, ids)
+        days = store_conversations(session=session, conversation_ids=ids, computed=computed)
         new = [i for i in ids if i not in existing]
         earlier = _earlier_of_same_customers(session, new)
         if earlier:
             days |= refresh_conversations(session=session, conversation_ids=earlier, now=now)
-        queued_ids = [row[0] for row in queued]
-        for start in range(0, len(queued_ids), BATCH):
+        for start in range(0, len(taken), BATCH):
             session.execute(
                 delete(DirtyConversation).where(
-                    DirtyConversation.id.in_(queued_ids[start : start + BATCH])
+                    DirtyConversation.id.in_(taken[start : start + BATCH])
                 )
             )
         days |= _stale_days(session, now)
@@ -446,10 +475,47 @@ def catch_up(
         return len(ids) + len(earlier)
 
 
+def _still_queued(
+    session: Session, queued: Sequence[Any], computed: FactRows
+) -> tuple[list[str], FactRows, list[int]]:
+    """The conversations, fact rows and queue rows to write now. On SQLite another worker's
+    roll-up may have run between this one's reads and its write lock: it removed the queue rows
+    it took, and a conversation none of whose rows is left was recomputed there from reads at
+    least as recent; any change since has a queue row of its own, left for the next run."""
+    queue_ids = [row[0] for row in queued]
+    left: set[int] = set()
+    for start in range(0, len(queue_ids), BATCH):
+        chunk = queue_ids[start : start + BATCH]
+        left.update(
+            session.scalars(select(DirtyConversation.id).where(DirtyConversation.id.in_(chunk)))
+        )
+    if len(left) == len(queue_ids):
+        return sorted({row[1] for row in queued}), computed, queue_ids
+    keep = {row[1] for row in queued if row[0] in left}
+    kept = tuple([row for row in rows if row["conversation_id"] in keep] for rows in computed)
+    return sorted(keep), kept, sorted(left)  # type: ignore[return-value]
+
+
+def _with_facts(session: Session, ids: Sequence[str]) -> set[str]:
+    """Those of these conversations that have facts already (not new to the roll-ups)."""
+    found: set[str] = set()
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        found.update(
+            session.scalars(
+                select(ConversationFacts.conversation_id).where(
+                    ConversationFacts.conversation_id.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
 def rebuild(*, session_factory: sessionmaker[Session], now: datetime | None = None) -> int:
     """Recomputes every analytics row from the source tables; returns conversations done."""
     now = now or utcnow()
     with session_factory() as session:
+        _serialize(session)
         _write_lock(session)
         last_queued = session.scalar(select(func.max(DirtyConversation.id))) or 0
         for model in (ArticleFacts, HandoffFacts, ConversationFacts, DailyRollup):

@@ -1,0 +1,63 @@
+"""The roll-up computes facts before it takes SQLite's write lock (which would hold up every
+chat message), so another worker's roll-up may run in between: it must not be undone."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.analytics import rollup
+from app.analytics.models import ConversationFacts, DirtyConversation
+
+
+def _chat(client: TestClient, text: str, conversation_id: str | None = None) -> str:
+    body: dict[str, Any] = {"channel": "web", "user": {"id": "u-rollup"}, "text": text}
+    if conversation_id:
+        body["conversation_id"] = conversation_id
+    response = client.post("/v1/chat", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["conversation_id"])
+
+
+def _facts(client: TestClient, conversation_id: str) -> dict[str, Any]:
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        facts = session.get(ConversationFacts, conversation_id)
+        assert facts is not None
+        return {
+            column.key: getattr(facts, column.key)
+            for column in ConversationFacts.__table__.columns
+            if column.key != "updated_at"
+        }
+
+
+# Only SQLite lets a second roll-up in (PostgreSQL's advisory lock serialises them whole).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_roll_up_that_ran_between_anothers_reads_and_writes_is_not_undone(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session_factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    conversation = _chat(client, "как оплатить картой")
+    compute = rollup.compute_conversations
+    meanwhile: list[str] = []
+
+    def compute_while_another_worker_runs(**arguments: Any) -> rollup.FactRows:
+        computed = compute(**arguments)  # this roll-up's reads: one question so far
+        if not meanwhile:
+            meanwhile.append("ran")
+            # Before it writes, the customer asks again and another worker's roll-up takes
+            # the whole queue.
+            _chat(client, "какие есть тарифы", conversation)
+            rollup.catch_up(session_factory=session_factory)
+        return computed
+
+    monkeypatch.setattr(rollup, "compute_conversations", compute_while_another_worker_runs)
+    rollup.catch_up(session_factory=session_factory)
+    assert meanwhile == ["ran"]
+    assert _facts(client, conversation)["kb_questions"] == 2  # not the earlier reads' 1
+    with session_factory() as session:
+        assert session.scalars(select(DirtyConversation.id)).all() == []
+    monkeypatch.undo()
+    kept = _facts(client, conversation)
+    rollup.rebuild(session_factory=session_factory)
+    assert _facts(client, conversation) == kept  # what a full recomputation gives
