@@ -61,13 +61,14 @@ class Settings(BaseSettings):
     default_language: str = "en"
 
     max_message_chars: int = Field(4000, gt=0)
-    # Chat threads per worker (app/conversations/batcher.py). Python runs one thread at a time;
-    # a thread takes every message waiting and runs them together, so one is enough to keep a
-    # worker busy. On PostgreSQL a second overlaps one batch's round trips with another's
-    # matching, but costs more in hand-offs of the interpreter lock than it saves
-    # (scripts/bench_load.py, 32 customers, 2 cores: 780-820 messages/s with 1, 777 with 2,
-    # 718-748 with 4).
-    chat_threads: int = Field(1, gt=0)
+    # Chat threads per worker (app/conversations/batcher.py); unset: 1 on SQLite, 2 on
+    # PostgreSQL. Python runs one thread at a time, and a thread takes every message waiting and
+    # runs them together. On PostgreSQL a second thread decides one batch while the other waits
+    # for the server (scripts/bench_load.py, 2 cores, three alternating runs each: 64 customers
+    # 965-1,026 messages/s against 902-953 with one, 32 customers 798-914 against 783-879); on
+    # SQLite, whose writes take turns anyway, it only adds hand-offs (1,088-1,240 against
+    # 1,260-1,270 at 64 customers).
+    chat_threads: int | None = Field(None, gt=0)
     # At most this many waiting chat messages share one transaction (app/conversations/turns.py):
     # more saves more per message under load, and makes the last of them wait longer.
     chat_batch_size: int = Field(16, gt=0)
@@ -112,6 +113,12 @@ class Settings(BaseSettings):
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     # How often each worker folds new conversations into the roll-ups (queries also do it).
     analytics_refresh_seconds: float = Field(10.0, gt=0)
+
+    @property
+    def chat_threads_per_worker(self) -> int:
+        if self.chat_threads is not None:
+            return self.chat_threads
+        return 1 if is_sqlite(self.database_url) else 2
 
     @field_validator("business_hours")
     @classmethod

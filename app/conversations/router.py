@@ -44,10 +44,10 @@ async def chat(
     debug: bool = Query(default=False, description="include the decision's explanation"),
 ) -> ChatResponse:
     # The worker's chat thread runs it (app/conversations/batcher.py), with the other messages
-    # waiting at that moment, in one transaction (app/conversations/turns.py). One thread per
-    # worker (settings.chat_threads): with anyio's default of 40, every waiting customer's
-    # message ran at once, each slowed by the others for the GIL and, on SQLite, for the write
-    # lock, and the slowest took seconds. A waiting message holds no database connection.
+    # waiting at that moment, in one transaction (app/conversations/turns.py). A thread or two
+    # per worker (settings.chat_threads_per_worker): with anyio's default of 40, every waiting
+    # customer's message ran at once, each slowed by the others for the GIL and, on SQLite, for
+    # the write lock, and the slowest took seconds. A waiting message holds no connection.
     turn = ChatTurn(
         chat_in=chat_in,
         now=now,

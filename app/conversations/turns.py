@@ -49,7 +49,7 @@ def chat_batcher(state: State) -> Batcher[ChatTurn, tuple[ChatResponse, bool]]:
     settings = state.settings
     return Batcher(
         lambda turns: run_turns(state, turns),
-        threads=settings.chat_threads,
+        threads=settings.chat_threads_per_worker,
         batch_size=settings.chat_batch_size,
         group=lambda turn: turn.conversation_id,
         name="chat",
