@@ -897,7 +897,9 @@ def main() -> None:
         f"{load_before:.1f} before the run and {load_average:.1f} at its end, counting the "
         "benchmark's own processes). The bare endpoint is "
         "scripts/bare_app.py: the same request body validated by a pydantic model, a small "
-        "JSON answer, no middleware.\n\n"
+        "JSON answer, no middleware. Each worker's chat threads run the messages waiting at "
+        "the same moment together, in one transaction (docs/ARCHITECTURE.md, *A chat message, "
+        "under load*); the list under the verdict says how many shared one.\n\n"
         + table(rows, bare)
         + "\n\n"
         + verdict(rows)
