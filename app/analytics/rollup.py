@@ -261,15 +261,11 @@ def store_conversations(
     whose roll-ups changed."""
     days: set[date] = set()
     if replace:
+        days = _values_of(
+            session, ConversationFacts.day, ConversationFacts.conversation_id, conversation_ids
+        )
         for start in range(0, len(conversation_ids), BATCH):
             chunk = conversation_ids[start : start + BATCH]
-            days.update(
-                session.scalars(
-                    select(ConversationFacts.day).where(
-                        ConversationFacts.conversation_id.in_(chunk)
-                    )
-                )
-            )
             for model in (ConversationFacts, ArticleFacts, HandoffFacts):
                 session.execute(delete(model).where(model.conversation_id.in_(chunk)))
     for model, rows in zip((ConversationFacts, ArticleFacts, HandoffFacts), computed, strict=True):
@@ -456,7 +452,9 @@ def catch_up(
         computed = compute_conversations(session=session, conversation_ids=ids, now=now)
         _write_lock(session)
         ids, computed, taken = _still_queued(session, queued, computed)
-        existing = _with_facts(session, ids)
+        existing = _values_of(
+            session, ConversationFacts.conversation_id, ConversationFacts.conversation_id, ids
+        )
         days = store_conversations(session=session, conversation_ids=ids, computed=computed)
         new = [i for i in ids if i not in existing]
         earlier = _earlier_of_same_customers(session, new)
@@ -483,12 +481,7 @@ def _still_queued(
     it took, and a conversation none of whose rows is left was recomputed there from reads at
     least as recent; any change since has a queue row of its own, left for the next run."""
     queue_ids = [row[0] for row in queued]
-    left: set[int] = set()
-    for start in range(0, len(queue_ids), BATCH):
-        chunk = queue_ids[start : start + BATCH]
-        left.update(
-            session.scalars(select(DirtyConversation.id).where(DirtyConversation.id.in_(chunk)))
-        )
+    left = _values_of(session, DirtyConversation.id, DirtyConversation.id, queue_ids)
     if len(left) == len(queue_ids):
         return sorted({row[1] for row in queued}), computed, queue_ids
     keep = {row[1] for row in queued if row[0] in left}
@@ -496,18 +489,12 @@ def _still_queued(
     return sorted(keep), kept, sorted(left)  # type: ignore[return-value]
 
 
-def _with_facts(session: Session, ids: Sequence[str]) -> set[str]:
-    """Those of these conversations that have facts already (not new to the roll-ups)."""
-    found: set[str] = set()
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        found.update(
-            session.scalars(
-                select(ConversationFacts.conversation_id).where(
-                    ConversationFacts.conversation_id.in_(chunk)
-                )
-            )
-        )
+def _values_of(session: Session, column: Any, key: Any, keys: Sequence[Any]) -> set[Any]:
+    """The distinct values of `column` in the rows whose `key` is one of `keys`, asked in
+    chunks of BATCH (a query's parameters are limited)."""
+    found: set[Any] = set()
+    for start in range(0, len(keys), BATCH):
+        found.update(session.scalars(select(column).where(key.in_(keys[start : start + BATCH]))))
     return found
 
 
