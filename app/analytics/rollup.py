@@ -451,7 +451,7 @@ def catch_up(
         # chat message for as long), then only the conversations still queued are written.
         computed = compute_conversations(session=session, conversation_ids=ids, now=now)
         _write_lock(session)
-        ids, computed, taken = _still_queued(session, queued, computed)
+        ids, computed, taken = _still_queued(session, queued, ids, computed)
         existing = _values_of(
             session, ConversationFacts.conversation_id, ConversationFacts.conversation_id, ids
         )
@@ -474,7 +474,7 @@ def catch_up(
 
 
 def _still_queued(
-    session: Session, queued: Sequence[Any], computed: FactRows
+    session: Session, queued: Sequence[Any], ids: list[str], computed: FactRows
 ) -> tuple[list[str], FactRows, list[int]]:
     """The conversations, fact rows and queue rows to write now. On SQLite another worker's
     roll-up may have run between this one's reads and its write lock: it removed the queue rows
@@ -483,10 +483,12 @@ def _still_queued(
     queue_ids = [row[0] for row in queued]
     left = _values_of(session, DirtyConversation.id, DirtyConversation.id, queue_ids)
     if len(left) == len(queue_ids):
-        return sorted({row[1] for row in queued}), computed, queue_ids
+        return ids, computed, queue_ids
     keep = {row[1] for row in queued if row[0] in left}
-    kept = tuple([row for row in rows if row["conversation_id"] in keep] for rows in computed)
-    return sorted(keep), kept, sorted(left)  # type: ignore[return-value]
+    facts, articles, handoffs = (
+        [row for row in rows if row["conversation_id"] in keep] for rows in computed
+    )
+    return sorted(keep), (facts, articles, handoffs), sorted(left)
 
 
 def _values_of(session: Session, column: Any, key: Any, keys: Sequence[Any]) -> set[Any]:
