@@ -99,7 +99,7 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
     """The outcomes, or None when the batch had to be rolled back (nothing of it is stored)
     and its turns should run alone. When the database is unavailable (locked past the busy
     timeout, full, restarting) every turn gets that error, a 503 to retry."""
-    outcomes: list[Outcome | None] = [None] * len(turns)
+    outcomes: dict[int, Outcome] = {}
     prepared: dict[int, service.PreparedTurn] = {}
     with state.session_factory() as session:
         try:
@@ -132,7 +132,7 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
             if database_unavailable(error):  # alone, each would wait as long and fail alike
                 return [error] * len(turns)
             return None
-    return [outcome for outcome in outcomes if outcome is not None]
+    return [outcomes[number] for number in range(len(turns))]  # every turn has one
 
 
 def _replayed(session: Session, turn: ChatTurn) -> ChatResponse | None:
