@@ -1,6 +1,10 @@
 """The chat API over HTTP with the demo knowledge base: decisions, storage, bad input."""
 
+import json
+
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy import text as text_sql
 
 from tests.conftest import count_rows, new_user
 from tests.factories import chat
@@ -128,6 +132,42 @@ def test_every_message_and_reply_is_stored_with_decision(client: TestClient) -> 
         f"/v1/conversations/{reply['conversation_id']}/messages", params={"after": items[0]["id"]}
     ).json()["items"]
     assert [m["id"] for m in after] == [items[1]["id"]]
+
+
+def test_a_turn_is_stored_exactly_as_sent_and_decided(
+    client: TestClient, database_url: str
+) -> None:
+    # Characters that JSON, SQL and PostgreSQL's array literals each need escaped.
+    text = 'как "оплатить" картой? \\ C:\\path {"a": [1, 2]} \'ёлка\' 😀\tконец'
+    response = client.post(
+        "/v1/chat",
+        params={"debug": "true"},
+        json={"channel": "web", "user": new_user(), "text": text},
+    )
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    items = client.get(f"/v1/conversations/{reply['conversation_id']}/messages").json()["items"]
+    customer, bot = items
+    assert customer["text"] == text
+    assert (bot["id"], bot["text"], bot["status"]) == (
+        reply["message_id"],
+        reply["reply"],
+        "answered",
+    )
+    assert bot["article_id"] == reply["article"]["id"]
+    assert bot["confidence"] == reply["confidence"]
+    assert customer["id"] < bot["id"] and customer["created_at"] == bot["created_at"]
+    assert customer["created_at"].endswith(("+00:00", "Z"))
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        details, language, author = connection.execute(
+            text_sql("SELECT details, language, author FROM messages WHERE id = :id"),
+            {"id": bot["id"]},
+        ).one()
+    engine.dispose()
+    stored = json.loads(details) if isinstance(details, str) else details
+    assert stored == reply["debug"]
+    assert (language, author) == ("ru", None)
 
 
 def test_feedback_on_an_answer_is_stored(client: TestClient) -> None:
