@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,9 @@ class Server:
     """`uvicorn APP --workers N` on a free local port, its output in a log file. An APP ending
     in "()" is a factory (uvicorn --factory)."""
 
-    def __init__(self, app: str, *, workers: int, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, app: str, *, workers: int, env: dict[str, str], log: Path, root: Path = ROOT
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
@@ -86,7 +89,7 @@ class Server:
                 "warning",
                 "--no-access-log",
             ],
-            cwd=ROOT,
+            cwd=root,  # uvicorn imports the app from there: another checkout runs its code
             env={**os.environ, **env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -132,8 +135,10 @@ class Server:
 
 
 @contextmanager
-def running(app: str, *, workers: int, env: dict[str, str], log: Path) -> Iterator[Server]:
-    server = Server(app, workers=workers, env=env, log=log)
+def running(
+    app: str, *, workers: int, env: dict[str, str], log: Path, root: Path = ROOT
+) -> Iterator[Server]:
+    server = Server(app, workers=workers, env=env, log=log, root=root)
     try:
         yield server
     finally:
@@ -160,7 +165,7 @@ def machine_busy_seconds() -> float:
 @contextmanager
 def postgres_database(server_url: str) -> Iterator[str]:
     """A throw-away database on the server at `server_url`, dropped afterwards."""
-    name = f"answerdesk_load_{os.getpid()}"
+    name = f"answerdesk_load_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -502,6 +507,39 @@ def concurrencies(args: argparse.Namespace) -> list[int]:
     return [int(c) for c in str(args.concurrency).split(",")]
 
 
+@contextmanager
+def serving_chat(
+    label: str,
+    database_url: str,
+    articles: list[dict[str, object]],
+    args: argparse.Namespace,
+    *,
+    app: str | None = None,
+    settings: Sequence[str] = (),
+    root: Path = ROOT,
+) -> Iterator[Server]:
+    """`app` (by default --app) of the checkout at `root` on `database_url`, with --set and
+    `settings` (NAME=VALUE) in its environment, once it answers from `articles`."""
+    with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
+        metrics_dir = Path(folder) / "prometheus"
+        metrics_dir.mkdir()
+        env = {
+            "ANSWERDESK_DATABASE_URL": database_url,
+            "ANSWERDESK_KB_DIR": "",
+            "ANSWERDESK_ADMIN_TOKEN": ADMIN_TOKEN,
+            "ANSWERDESK_KB_WRITE_WAIT_SECONDS": "0",
+            # as in a multi-worker deployment (app/analytics/prometheus.py)
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            **dict(pair.split("=", 1) for pair in [*args.set, *settings]),
+        }
+        log = Path(folder) / "server.log"
+        with running(app or args.app, workers=args.workers, env=env, log=log, root=root) as server:
+            server.wait_until("/readyz")
+            ready_s = load_knowledge_base(server.url, articles, timeout=600)
+            print(f"{label}: {len(articles):,} articles answer after {ready_s:.0f} s", flush=True)
+            yield server
+
+
 def bench_chat(
     label: str,
     database_url: str,
@@ -514,50 +552,48 @@ def bench_chat(
 ) -> list[dict]:
     """One server, one knowledge-base import, then a run per concurrency level (`levels`, by
     default --concurrency's) of `app` (by default --app)."""
-    with tempfile.TemporaryDirectory(prefix="answerdesk-load-") as folder:
-        metrics_dir = Path(folder) / "prometheus"
-        metrics_dir.mkdir()
-        env = {
-            "ANSWERDESK_DATABASE_URL": database_url,
-            "ANSWERDESK_KB_DIR": "",
-            "ANSWERDESK_ADMIN_TOKEN": ADMIN_TOKEN,
-            "ANSWERDESK_KB_WRITE_WAIT_SECONDS": "0",
-            # as in a multi-worker deployment (app/analytics/prometheus.py)
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-            **dict(pair.split("=", 1) for pair in args.set),
-        }
-        log = Path(folder) / "server.log"
-        with running(app or args.app, workers=args.workers, env=env, log=log) as server:
-            server.wait_until("/readyz")
-            ready_s = load_knowledge_base(server.url, articles, timeout=600)
-            print(f"{label}: {len(articles):,} articles answer after {ready_s:.0f} s", flush=True)
-            results = []
-            for concurrency in levels or concurrencies(args):
-                batches_before = chat_batches(server.url)
-                result = run_load(
-                    server.url,
-                    customer,
-                    server,
-                    questions=questions_of(articles),
-                    concurrency=concurrency,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                    client=args.client,
-                )
-                turns, transactions = (
-                    after - before
-                    for after, before in zip(chat_batches(server.url), batches_before, strict=True)
-                )
-                result.update(
-                    label=f"{label}, {concurrency} customers",
-                    concurrency=concurrency,
-                    per_transaction=turns / transactions if transactions else 0.0,
-                )
-                print(table([result], []).splitlines()[-1], flush=True)
-                results.append(result)
-            if args.profile_seconds and profiled:
-                results[-1]["profile"] = profile(server, args, articles, label)
-        return results
+    with serving_chat(label, database_url, articles, args, app=app) as server:
+        results = [
+            measure_chat(server, articles, args, label=label, concurrency=concurrency)
+            for concurrency in levels or concurrencies(args)
+        ]
+        if args.profile_seconds and profiled:
+            results[-1]["profile"] = profile(server, args, articles, label)
+    return results
+
+
+def measure_chat(
+    server: Server,
+    articles: list[dict[str, object]],
+    args: argparse.Namespace,
+    *,
+    label: str,
+    concurrency: int,
+    duration: float | None = None,
+) -> dict:
+    """One load run of --warmup then `duration` (by default --duration) seconds."""
+    batches_before = chat_batches(server.url)
+    result = run_load(
+        server.url,
+        customer,
+        server,
+        questions=questions_of(articles),
+        concurrency=concurrency,
+        warmup=args.warmup,
+        duration=duration or args.duration,
+        client=args.client,
+    )
+    turns, transactions = (
+        after - before
+        for after, before in zip(chat_batches(server.url), batches_before, strict=True)
+    )
+    result.update(
+        label=f"{label}, {concurrency} customers",
+        concurrency=concurrency,
+        per_transaction=turns / transactions if transactions else 0.0,
+    )
+    print(table([result], []).splitlines()[-1], flush=True)
+    return result
 
 
 def bench_bare(articles: list[dict[str, object]], args: argparse.Namespace) -> list[dict]:
