@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import and_, case, delete, event, func, insert, or_, select, type_coerce
+from sqlalchemy import and_, case, delete, event, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, SessionTransaction, aliased, sessionmaker
 
 from app.analytics import metrics
@@ -35,6 +35,7 @@ from app.analytics.models import (
 )
 from app.analytics.outcomes import log_handoff_outcomes
 from app.background import run_every
+from app.bulk_insert import insert_rows
 from app.conversations.models import Conversation, Feedback, Message
 from app.db import JSONType, UTCDateTime, utcnow
 from app.handoff.models import Event, Handoff
@@ -61,7 +62,6 @@ def _changed_conversations(session: Session) -> set[str]:
 # Conversations already queued by this transaction: a chat message flushes more than once, and
 # one queue row per conversation and transaction is enough.
 _NOTED = "analytics_noted"
-_QUEUE = insert(DirtyConversation.__table__)  # built once: runs at every flush
 
 
 def note_changed(session: Session, conversation_ids: Iterable[str]) -> None:
@@ -73,9 +73,8 @@ def note_changed(session: Session, conversation_ids: Iterable[str]) -> None:
     ids = set(conversation_ids) - noted
     if ids:
         now = utcnow()
-        session.connection().execute(
-            _QUEUE, [{"conversation_id": i, "created_at": now} for i in sorted(ids)]
-        )
+        rows = [{"conversation_id": i, "created_at": now} for i in sorted(ids)]
+        insert_rows(session.connection(), DirtyConversation, rows)
         noted |= ids
 
 
@@ -270,7 +269,7 @@ def store_conversations(
                 session.execute(delete(model).where(model.conversation_id.in_(chunk)))
     for model, rows in zip((ConversationFacts, ArticleFacts, HandoffFacts), computed, strict=True):
         for start in range(0, len(rows), BATCH):
-            session.execute(insert(model), rows[start : start + BATCH])
+            insert_rows(session.connection(), model, rows[start : start + BATCH])
     days.update(row["day"] for row in computed[0])
     return days
 
@@ -384,8 +383,7 @@ def recompute_days(*, session: Session, days: Iterable[date] | None, now: dateti
                     "computed_at": now,
                 }
             )
-        if rows:
-            session.execute(insert(DailyRollup), rows)
+        insert_rows(session.connection(), DailyRollup, rows)
         written += len(rows)
     return written
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, cast, column, func, insert, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.analytics.rollup import note_changed
+from app.bulk_insert import insert_rows
 from app.conversations.models import Conversation, Feedback, Message
 from app.conversations.policy import Decision, Thresholds, decide
 from app.conversations.schemas import ChatRequest
@@ -118,49 +118,7 @@ def add_message(
     return message
 
 
-_MESSAGE_COLUMNS = [column for column in Message.__table__.columns if column.key != "id"]
-# Built once; in the order given, as the ids are handed back to the objects.
-_INSERT_MESSAGES = insert(Message.__table__).returning(
-    Message.__table__.c.id, sort_by_parameter_order=True
-)
-
-
-def _insert_from_json() -> Any:
-    """PostgreSQL: the same INSERT with all rows in one JSON array parameter, taken apart by
-    the server in order.
-
-    A multi-row VALUES has other text and parameters for each number of rows: psycopg parses
-    such a query anew every time (it caches only queries of at most 50 parameters) and the
-    server plans it anew. This text is always the same, so it is parsed once and prepared. One
-    JSON document, not one array per column: psycopg quotes a text array's elements in Python,
-    a regular-expression substitution per element, which cost more than the rest of the turn's
-    SQL for the replies' JSON details. Rows are inserted in `ord` order, so their ids ascend in
-    the order given (SQLAlchemy's own INSERT ... SELECT ... ORDER BY for sorted RETURNING
-    relies on the same)."""
-    rows = (
-        func.jsonb_array_elements(bindparam("rows", type_=JSONB))
-        .table_valued(column("value", JSONB), with_ordinality="ord")
-        .render_derived()
-    )
-    row = rows.c.value
-    values = [
-        row[c.key] if isinstance(c.type, JSON) else cast(row[c.key].astext, c.type)
-        for c in _MESSAGE_COLUMNS
-    ]
-    table = Message.__table__
-    return (
-        insert(table)
-        .from_select([c.key for c in _MESSAGE_COLUMNS], select(*values).order_by(rows.c.ord))
-        .returning(table.c.id)
-    )
-
-
-_INSERT_MESSAGES_FROM_JSON = _insert_from_json()
-
-
-def _json_value(value: Any) -> Any:
-    """A column's value as _INSERT_MESSAGES_FROM_JSON takes it: timestamps in ISO 8601."""
-    return value.isoformat() if isinstance(value, datetime) else value
+_MESSAGE_COLUMNS = [c.key for c in Message.__table__.columns if c.key != "id"]
 
 
 def insert_messages(*, session: Session, messages: list[Message]) -> None:
@@ -174,13 +132,8 @@ def insert_messages(*, session: Session, messages: list[Message]) -> None:
     for message in messages:  # what the columns' defaults would give
         message.created_at = message.created_at or now
         message.details = {} if message.details is None else message.details
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        rows = [{c.key: _json_value(getattr(m, c.key)) for c in _MESSAGE_COLUMNS} for m in messages]
-        ids = sorted(connection.execute(_INSERT_MESSAGES_FROM_JSON, {"rows": rows}).scalars())
-    else:
-        rows = [{c.key: getattr(m, c.key) for c in _MESSAGE_COLUMNS} for m in messages]
-        ids = connection.execute(_INSERT_MESSAGES, rows).scalars().all()
+    rows = [{key: getattr(m, key) for key in _MESSAGE_COLUMNS} for m in messages]
+    ids = insert_rows(session.connection(), Message, rows, returning=Message.id)
     for message, message_id in zip(messages, ids, strict=True):
         message.id = message_id
     note_changed(session, {message.conversation_id for message in messages})
