@@ -118,6 +118,8 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
                             prepared[number] = _prepare(state, session, turn, loaded)
                     except AnswerdeskError as error:  # raised before the turn changed anything
                         outcomes[number] = error
+            # Every new conversation's row in one INSERT, not one flush per turn.
+            session.flush()
             unwritten: list[Message] = []
             stored = {
                 number: _store(state, session, turns[number], ready, unwritten)
