@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import _sparsetools
 from sklearn.svm import LinearSVC
+
+from app.matching.features import QueryVector
 
 # Turns SVM margins into a soft distribution; the calibrator decides what it means.
 MARGIN_SCALE = 8.0
@@ -45,8 +48,16 @@ class PhrasingClassifier:
             intercept[classes] = model.intercept_
         return cls(coef=coef, intercept=intercept)
 
-    def margins(self, vector: sp.csr_matrix) -> np.ndarray:
-        return np.asarray(vector @ self.coef).ravel() + self.intercept
+    def margins(self, vector: QueryVector) -> np.ndarray:
+        """vector @ coef + intercept, by scipy's own sparse-dense kernel called directly."""
+        coef = self.coef
+        result = self.intercept.copy()
+        indptr = np.array([0, vector.nnz], dtype=vector.indices.dtype)
+        data = vector.data.astype(coef.dtype, copy=False)
+        _sparsetools.csr_matvecs(
+            1, coef.shape[0], coef.shape[1], indptr, vector.indices, data, coef.ravel(), result
+        )
+        return result
 
     def probabilities(self, margins: np.ndarray) -> np.ndarray:
         logits = margins * MARGIN_SCALE

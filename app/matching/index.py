@@ -15,7 +15,7 @@ from scipy.sparse import _sparsetools  # the C kernels behind scipy.sparse: see 
 
 from app.matching.calibration import Calibrator, fit_calibrator
 from app.matching.classifier import PhrasingClassifier
-from app.matching.features import FeatureSpace
+from app.matching.features import FeatureSpace, QueryVector
 from app.matching.normalize import Normalized, Normalizer, fold, stem
 from app.matching.types import ArticleDoc, Candidate
 
@@ -74,7 +74,7 @@ class Segment:
 
 
 def _similarities(
-    vector: sp.csr_matrix, matrices: Sequence[sp.csr_matrix], max_postings: int
+    vector: QueryVector, matrices: Sequence[sp.csr_matrix], max_postings: int
 ) -> np.ndarray:
     """The query's dot product with every row of the segments, in order, from at most
     `max_postings` postings."""
@@ -381,14 +381,14 @@ class SearchIndex:
     def row_count(self) -> int:
         return len(self.row_article)
 
-    def vectorize(self, normalized: Normalized) -> sp.csr_matrix:
+    def vectorize(self, normalized: Normalized) -> QueryVector:
         assert self.space is not None
         return self.space.transform_one(normalized)
 
     def rank(
         self,
         normalized: Normalized,
-        vector: sp.csr_matrix,
+        vector: QueryVector,
         *,
         language: str | None = None,
         classifier: PhrasingClassifier | None = None,

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.matching.classifier import PhrasingClassifier
 from app.matching.features import CharNgrams, FeatureSpace
 from app.matching.normalize import Normalizer
 
@@ -42,7 +43,7 @@ def test_transform_one_equals_transform(
     normalized = normalizer.normalize(text)
     for space in fitted:
         expected = space.transform([normalized])
-        got = space.transform_one(normalized)
+        got = space.transform_one(normalized).to_csr()
         assert got.shape == expected.shape
         assert np.array_equal(got.indices, expected.indices)
         np.testing.assert_allclose(got.toarray(), expected.toarray(), atol=1e-6)
@@ -75,3 +76,20 @@ def test_a_build_looks_up_its_words_n_grams_and_gets_what_the_vectorizer_gives(
     unseen = char.transform(["интернетом сброс"]).toarray()
     np.testing.assert_allclose(unseen, plain.transform(["интернетом сброс"]).toarray(), rtol=1e-6)
     assert unseen.any()
+
+
+def test_a_classifier_scores_a_message_as_the_sparse_product_does(
+    spaces: tuple[Normalizer, list[FeatureSpace]],
+) -> None:
+    normalizer, fitted = spaces
+    space = fitted[0]
+    texts = [normalizer.normalize_document(t) for t in KB_TEXTS]
+    classifier = PhrasingClassifier.fit(
+        space.transform(texts), np.arange(len(texts)), articles=len(texts) + 1
+    )
+    for text in ("как оплатить картой", "reset password", "zzz"):
+        vector = space.transform_one(normalizer.normalize(text))
+        expected = (vector.to_csr() @ classifier.coef).ravel() + classifier.intercept
+        np.testing.assert_allclose(classifier.margins(vector), expected, atol=1e-5)
+    best = classifier.margins(space.transform_one(normalizer.normalize("reset my password")))
+    assert int(np.argmax(best)) == 2  # the article of that phrasing, not the empty one

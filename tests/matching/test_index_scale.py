@@ -47,7 +47,7 @@ def test_a_query_adds_up_its_rarest_postings_first() -> None:
     vector = index.vectorize(index.normalizer.normalize("where is my parcel, courier?"))
     matrices = [segment.phrasings for segment in index.segments]
     everything = _similarities(vector, matrices, max_postings=10**9)
-    assert np.allclose(everything, (vector @ matrices[0]).toarray().ravel(), atol=1e-6)
+    assert np.allclose(everything, (vector.to_csr() @ matrices[0]).toarray().ravel(), atol=1e-6)
 
     lengths = np.diff(matrices[0].indptr)[vector.indices]
     rarest = np.sort(np.argsort(lengths, kind="stable")[:MIN_QUERY_FEATURES])
