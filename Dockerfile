@@ -19,4 +19,7 @@ USER answerdesk
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+# An operator console's event stream never ends by itself: without a grace limit a restart would
+# wait for every console to close (or for docker stop's SIGKILL, which drops in-flight requests).
+# The streams' clients reconnect with Last-Event-ID and miss nothing.
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--timeout-graceful-shutdown", "5"]

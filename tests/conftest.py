@@ -139,6 +139,9 @@ def new_user() -> dict[str, str]:
     return {"id": f"user-{uuid.uuid4().hex[:8]}", "name": "Test Customer"}
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 5  # uvicorn's --timeout-graceful-shutdown in Dockerfile and Makefile
+
+
 class LiveServer:
     """A real uvicorn process (optionally several workers) on a free local port."""
 
@@ -169,6 +172,9 @@ class LiveServer:
                 str(workers),
                 "--log-level",
                 "warning",
+                # as Dockerfile and `make run`: an open event stream does not hold a shutdown
+                "--timeout-graceful-shutdown",
+                str(GRACEFUL_SHUTDOWN_SECONDS),
             ],
             cwd=PROJECT_ROOT,
             env=full_env,

@@ -1,5 +1,7 @@
 """Against real uvicorn with two workers: concurrent claims, and events across processes."""
 
+import signal
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -7,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, new_user
+from tests.conftest import ADMIN_TOKEN, GRACEFUL_SHUTDOWN_SECONDS, new_user
 from tests.handoff.sse import SSEReader
 
 pytestmark = pytest.mark.live
@@ -177,3 +179,22 @@ def test_customer_stream_resumes_after_last_event_id(live_server_factory: Any) -
                 stream.wait_for(lambda e: e["event"] == "message")["data"]["role"] for _ in range(4)
             ]
             assert texts == ["customer", "bot", "operator", "operator"]
+
+
+def test_a_stop_is_not_held_by_an_open_event_stream(live_server_factory: Any) -> None:
+    """uvicorn waits for the open requests when it stops, and an event stream ends only when
+    its client goes: without the grace limit (Dockerfile, `make run`) a restart waits for every
+    operator console to close. The stream is cut instead; its client reconnects."""
+    server = live_server_factory()
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        token = http.post(
+            "/v1/tokens", json={"name": "anna", "role": "operator"}, headers=ADMIN
+        ).json()["token"]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as stream:
+        request = f"GET /v1/operator/events?access_token={token} HTTP/1.1\r\nHost: x\r\n\r\n"
+        stream.sendall(request.encode())
+        assert stream.recv(4096).startswith(b"HTTP/1.1 200")
+        server.process.send_signal(signal.SIGINT)
+        server.process.wait(timeout=GRACEFUL_SHUTDOWN_SECONDS + 10)  # TimeoutExpired if held
+        while stream.recv(4096):  # the server closed the stream: it reads to its end
+            pass
