@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
 from app.analytics.prometheus import CHAT_BATCH_TURNS
+from app.analytics.rollup import note_changed
 from app.conversations import receipts, service
 from app.conversations.batcher import Batcher
 from app.conversations.models import Conversation, Message
@@ -118,7 +119,9 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
                             prepared[number] = _prepare(state, session, turn, loaded)
                     except AnswerdeskError as error:  # raised before the turn changed anything
                         outcomes[number] = error
-            # Every new conversation's row in one INSERT, not one flush per turn.
+            # Every conversation of the batch queued for the roll-ups in one INSERT, and every new
+            # conversation's row in another: not one of each per flush and per turn.
+            note_changed(session, {ready.conversation.id for ready in prepared.values()})
             session.flush()
             unwritten: list[Message] = []
             stored = {
