@@ -98,21 +98,27 @@ def _postings_sum(
     matrix: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, lengths: np.ndarray
 ) -> np.ndarray:
     """`matrix[features].T @ weights` (`lengths`: each feature's postings in `matrix`) by
-    scipy's own kernels, called directly: through the sparse-matrix classes the same two C
-    loops cost three times as much in argument checks and new matrices (about 0.1 ms per
-    call, a tenth of a chat message's matching)."""
-    features = features.astype(matrix.indices.dtype, copy=False)
-    weights = weights.astype(matrix.data.dtype, copy=False)
-    starts = np.zeros(len(features) + 1, dtype=matrix.indices.dtype)
-    np.cumsum(lengths, out=starts[1:])
-    rows = np.empty(int(starts[-1]), dtype=matrix.indices.dtype)
-    values = np.empty(len(rows), dtype=matrix.data.dtype)
-    _sparsetools.csr_row_index(
-        len(features), features, matrix.indptr, matrix.indices, matrix.data, rows, values
-    )
+    scipy's own kernel, called directly on the matrix's arrays: through the sparse-matrix
+    classes the same loop cost three times as much in argument checks and new matrices, and
+    gathering the features' postings first read them all twice.
+
+    csc_matvec adds up column j's postings `Ap[j]` to `Ap[j + 1]`. Each feature is a column
+    from its first posting to its end, and between two features sits a column from one's end
+    to the next one's start: with the features in descending order that range runs backwards,
+    so the kernel's loop skips it and only the query's own postings are read, where they lie.
+    """
+    del lengths  # the kernel reads each feature's range from the matrix's own indptr
+    descending = features[::-1].astype(matrix.indptr.dtype, copy=False)
+    bounds = np.empty(2 * len(descending), dtype=matrix.indptr.dtype)
+    bounds[0::2] = matrix.indptr[descending]
+    bounds[1::2] = matrix.indptr[descending + 1]
+    spread = np.zeros(max(len(bounds) - 1, 0), dtype=matrix.data.dtype)
+    spread[0::2] = weights[::-1]
     result = np.zeros(matrix.shape[1], dtype=matrix.data.dtype)
-    # The gathered postings, read as the columns of (rows x features): result += them @ weights
-    _sparsetools.csc_matvec(matrix.shape[1], len(features), starts, rows, values, weights, result)
+    if len(descending):
+        _sparsetools.csc_matvec(
+            matrix.shape[1], len(spread), bounds, matrix.indices, matrix.data, spread, result
+        )
     return result
 
 
@@ -180,6 +186,7 @@ class SearchIndex:
         self.row_weight = row_weight
         self.row_is_phrasing = row_weight >= 1.0
         self.row_starts = np.flatnonzero(np.r_[True, row_article[1:] != row_article[:-1]])
+        self.row_counts = np.diff(np.r_[self.row_starts, len(row_article)])
         self.classifier = classifier
         # In how many rows and bodies each word occurs: which words the knowledge base knows.
         self.word_counts = word_counts
@@ -429,7 +436,7 @@ class SearchIndex:
             combined[np.asarray(masked_articles)] = -1.0
         size = min(config.shortlist, len(combined))
         shortlist = np.argpartition(-combined, size - 1)[:size]
-        best_rows = np.array([self._best_row(a, phrasing_sims) for a in shortlist], dtype=np.int64)
+        best_rows = self._best_rows(shortlist, phrasing_sims)
         fuzzy = np.array(
             [
                 fuzz.token_set_ratio(normalized.text, self.phrasing_texts[r]) / 100.0
@@ -457,9 +464,12 @@ class SearchIndex:
         last = article + 1 >= len(self.row_starts)
         return range(start, len(self.row_article) if last else int(self.row_starts[article + 1]))
 
-    def _best_row(self, article: int, phrasing_sims: np.ndarray) -> int:
-        rows = self.article_rows(article)
-        return int(rows.start + np.argmax(phrasing_sims[rows.start : rows.stop]))
+    def _best_rows(self, articles: np.ndarray, phrasing_sims: np.ndarray) -> np.ndarray:
+        """Each article's best-scoring row (the first of equals), for all of them at once."""
+        starts, counts = self.row_starts[articles], self.row_counts[articles]
+        # Each article's rows, padded with its last: a repeat never wins over the first.
+        window = np.minimum(np.arange(int(counts.max())), counts[:, None] - 1)
+        return starts + np.argmax(phrasing_sims[starts[:, None] + window], axis=1)
 
     def candidates(
         self, ranking: Ranking, normalized: Normalized, top: int
@@ -508,8 +518,8 @@ def _segments(
 def _margin_gap(margins: np.ndarray | None, top: int) -> float:
     if margins is None or len(margins) < 2:
         return 0.0
-    others = np.delete(margins, top)
-    return float(margins[top] - others.max())
+    others = max(margins[:top].max(initial=-np.inf), margins[top + 1 :].max(initial=-np.inf))
+    return float(margins[top] - others)
 
 
 def _document_rows(
