@@ -12,8 +12,7 @@ import re
 import sys
 import threading
 import unicodedata
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -63,9 +62,21 @@ def _is_latin(ch: str) -> bool:
     return ch.isalpha() and (ch.isascii() or "\u00c0" <= ch <= "\u024f")
 
 
+def _letters_where(predicate: Callable[[str], bool], last: int) -> re.Pattern[str]:
+    """A character class of exactly the characters up to `last` that `predicate` accepts: a
+    regex counts them in C, where a loop over the text called the predicate per character."""
+    return re.compile(
+        "[" + "".join(re.escape(chr(c)) for c in range(last + 1) if predicate(chr(c))) + "]"
+    )
+
+
+_CYRILLIC_LETTER = _letters_where(is_cyrillic, 0x04FF)
+_LATIN_LETTER = _letters_where(_is_latin, 0x024F)
+
+
 def detect_language(text: str) -> str | None:
-    cyrillic = sum(1 for ch in text if is_cyrillic(ch))
-    latin = sum(1 for ch in text if _is_latin(ch))
+    cyrillic = len(_CYRILLIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
     if not cyrillic and not latin:
         return None
     return "ru" if cyrillic >= latin else "en"
@@ -146,8 +157,11 @@ class _Chunk:
 
 def _message_mode(chunks: list[_Chunk], cyrillic: bool) -> str:
     """A message is usually typed in one way throughout, so clear chunks decide for unclear ones."""
-    votes = Counter(c.vote() for c in chunks if c.cyrillic == cyrillic and len(c.readings) > 1)
-    top = max(votes[m] for m in ("layout", "translit", "en"))
+    votes = dict.fromkeys(("", "asis", "layout", "translit", "en"), 0)  # a Counter cost more
+    for chunk in chunks:
+        if chunk.cyrillic == cyrillic and len(chunk.readings) > 1:
+            votes[chunk.vote()] += 1
+    top = max(votes["layout"], votes["translit"], votes["en"])
     for mode in ("layout", "translit", "en"):  # layout wins a tie: it is the more specific signal
         if votes[mode] == top > votes["asis"]:
             return mode
@@ -215,8 +229,10 @@ class Normalizer:
 
     def normalize(self, text: str) -> Normalized:
         """Repeats the pass until stable so normalizing normalized text changes nothing."""
-        words, conversions = self._pass(fold(text.replace("№", " ")))  # NFKC turns № into "no"
-        for _ in range(_MAX_PASSES - 1):
+        folded = fold(text.replace("№", " "))  # NFKC turns № into "no"
+        words, conversions = self._pass(folded)
+        # A pass that kept every chunk as it was would, run again, read the same chunks again.
+        for _ in range(_MAX_PASSES - 1 if words != folded.split() else 0):
             again, more = self._pass(" ".join(words))
             if again == words:
                 break
