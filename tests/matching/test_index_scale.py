@@ -6,9 +6,16 @@ import dataclasses
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from app.matching.engine import match
-from app.matching.index import MIN_QUERY_FEATURES, IndexConfig, SearchIndex, _similarities
+from app.matching.index import (
+    MIN_QUERY_FEATURES,
+    IndexConfig,
+    SearchIndex,
+    _postings_sum,
+    _similarities,
+)
 from app.matching.types import ArticleDoc
 
 TOPICS = [
@@ -55,6 +62,24 @@ def test_a_query_adds_up_its_rarest_postings_first() -> None:
     expected = matrices[0][vector.indices[rarest]].T @ vector.data[rarest]
     assert np.allclose(budgeted, expected, atol=1e-6)
     assert not np.allclose(budgeted, everything)  # the budget did leave features out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_postings_read_in_place_add_up_to_the_product(seed: int) -> None:
+    """Features next to each other, far apart, without postings, one, none: each feature's
+    postings counted once, the ranges between them never."""
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(40, 30, density=0.2, format="csr", dtype=np.float32, random_state=seed)
+    kept = np.ones(40, dtype=np.float32)
+    kept[rng.integers(40, size=5)] = 0.0  # features no row has
+    matrix = sp.csr_matrix(sp.diags(kept) @ matrix)
+    matrix.eliminate_zeros()
+    features = np.sort(rng.choice(40, size=rng.integers(0, 12), replace=False)).astype(np.int32)
+    weights = rng.random(len(features)).astype(np.float32)
+    lengths = matrix.indptr[features + 1] - matrix.indptr[features]
+    got = _postings_sum(matrix, features, weights, lengths)
+    assert got.shape == (30,)
+    np.testing.assert_allclose(got, matrix[features].T @ weights, rtol=1e-5, atol=1e-6)
 
 
 def test_a_tight_budget_still_finds_an_article_by_its_own_words() -> None:
