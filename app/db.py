@@ -5,18 +5,19 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from app.settings import is_sqlite
@@ -264,6 +265,17 @@ def database_unavailable(exc: BaseException) -> bool:
     # PostgreSQL: connection refused or lost, server shutting down, statement or lock timeout,
     # deadlock, disk full. Errors in the SQL itself are ProgrammingError or IntegrityError.
     return isinstance(exc, OperationalError)
+
+
+def one_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one parameter. An IN list is
+    expanded into one placeholder per value at every execution, and each length is a new
+    statement for the driver to parse again: for the analytics roll-ups' lists of 500 ids, a
+    few percent of a worker's CPU under chat load (scripts/bench_load.py profiles)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

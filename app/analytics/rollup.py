@@ -37,7 +37,7 @@ from app.analytics.outcomes import log_handoff_outcomes
 from app.background import run_every
 from app.bulk_insert import insert_rows
 from app.conversations.models import Conversation, Feedback, Message
-from app.db import JSONType, UTCDateTime, utcnow
+from app.db import JSONType, UTCDateTime, one_of, utcnow
 from app.handoff.models import Event, Handoff
 
 log = logging.getLogger("answerdesk.analytics")
@@ -100,7 +100,9 @@ if not event.contains(Session, "after_transaction_end", _transaction_end):
 
 
 def _load(session: Session, ids: Sequence[str]) -> dict[str, Any]:
-    conversations = list(session.scalars(select(Conversation).where(Conversation.id.in_(ids))))
+    conversations = list(
+        session.scalars(select(Conversation).where(one_of(session, Conversation.id, ids)))
+    )
     messages: dict[str, list[metrics.MessageEvent]] = defaultdict(list)
     for row in session.execute(
         select(
@@ -115,14 +117,14 @@ def _load(session: Session, ids: Sequence[str]) -> dict[str, Any]:
             # candidates, features and normalized text
             type_coerce(case((Message.status == "clarify", Message.details)), JSONType),
         )
-        .where(Message.conversation_id.in_(ids))
+        .where(one_of(session, Message.conversation_id, ids))
         .order_by(Message.conversation_id, Message.id)
     ):
         messages[row[0]].append(metrics.MessageEvent(*row[1:7], details=row[7] or {}))
     feedback: dict[str, list[metrics.FeedbackEvent]] = defaultdict(list)
     for row in session.execute(
         select(Feedback.conversation_id, Feedback.message_id, Feedback.value, Feedback.created_at)
-        .where(Feedback.conversation_id.in_(ids))
+        .where(one_of(session, Feedback.conversation_id, ids))
         .order_by(Feedback.id)
     ):
         feedback[row[0]].append(metrics.FeedbackEvent(*row[1:]))
@@ -138,14 +140,16 @@ def _load(session: Session, ids: Sequence[str]) -> dict[str, Any]:
             Handoff.rating,
             Handoff.trigger_message_id,
         )
-        .where(Handoff.conversation_id.in_(ids))
+        .where(one_of(session, Handoff.conversation_id, ids))
         .order_by(Handoff.id)
     ):
         handoffs[row[0]].append(metrics.HandoffEvent(*row[1:]))
     users = {c.user_id for c in conversations}
     starts: dict[str, list[datetime]] = defaultdict(list)
     for user_id, created_at in session.execute(
-        select(Conversation.user_id, Conversation.created_at).where(Conversation.user_id.in_(users))
+        select(Conversation.user_id, Conversation.created_at).where(
+            one_of(session, Conversation.user_id, users)
+        )
     ):
         starts[user_id].append(created_at)
     return {
@@ -266,7 +270,7 @@ def store_conversations(
         for start in range(0, len(conversation_ids), BATCH):
             chunk = conversation_ids[start : start + BATCH]
             for model in (ConversationFacts, ArticleFacts, HandoffFacts):
-                session.execute(delete(model).where(model.conversation_id.in_(chunk)))
+                session.execute(delete(model).where(one_of(session, model.conversation_id, chunk)))
     for model, rows in zip((ConversationFacts, ArticleFacts, HandoffFacts), computed, strict=True):
         for start in range(0, len(rows), BATCH):
             insert_rows(session.connection(), model, rows[start : start + BATCH])
@@ -306,7 +310,7 @@ def _earlier_of_same_customers(session: Session, conversation_ids: Sequence[str]
                         ),
                     ),
                 )
-                .where(new.conversation_id.in_(chunk))
+                .where(one_of(session, new.conversation_id, chunk))
                 .distinct()
             )
         )
@@ -365,8 +369,8 @@ def recompute_days(*, session: Session, days: Iterable[date] | None, now: dateti
     for chunk in chunks:
         query = select(f.day, f.channel, f.language, *fact_sums(now), *_next_change(now))
         if chunk is not None:
-            query = query.where(f.day.in_(chunk))
-            session.execute(delete(DailyRollup).where(DailyRollup.day.in_(chunk)))
+            query = query.where(one_of(session, f.day, chunk))
+            session.execute(delete(DailyRollup).where(one_of(session, DailyRollup.day, chunk)))
         else:
             session.execute(delete(DailyRollup))
         rows = []
@@ -461,7 +465,7 @@ def catch_up(
         for start in range(0, len(taken), BATCH):
             session.execute(
                 delete(DirtyConversation).where(
-                    DirtyConversation.id.in_(taken[start : start + BATCH])
+                    one_of(session, DirtyConversation.id, taken[start : start + BATCH])
                 )
             )
         days |= _stale_days(session, now)
@@ -494,7 +498,9 @@ def _values_of(session: Session, column: Any, key: Any, keys: Sequence[Any]) -> 
     chunks of BATCH (a query's parameters are limited)."""
     found: set[Any] = set()
     for start in range(0, len(keys), BATCH):
-        found.update(session.scalars(select(column).where(key.in_(keys[start : start + BATCH]))))
+        found.update(
+            session.scalars(select(column).where(one_of(session, key, keys[start : start + BATCH])))
+        )
     return found
 
 
