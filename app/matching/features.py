@@ -348,7 +348,7 @@ class FeatureSpace:
         """The same vector as transform([text]), in a tenth of the time: one per message."""
         word_columns, word_values = self.word.transform_one(text)
         char_columns, char_counts = np.unique(
-            np.concatenate([self._ngram_columns(w) for w in text.text.split()] or [_NO_COLUMNS]),
+            np.concatenate([self._ngram_columns(w) for w in text.words] or [_NO_COLUMNS]),
             return_counts=True,
         )
         char_values = _tfidf_values(char_columns, char_counts, self.char.idf.idf_)

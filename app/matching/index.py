@@ -79,35 +79,27 @@ def _similarities(
     """The query's dot product with every row of the segments, in order, from at most
     `max_postings` postings."""
     features, weights = vector.indices, vector.data
-    lengths = [m.indptr[features + 1] - m.indptr[features] for m in matrices]  # per feature
-    total = sum(lengths)
+    total = sum(m.indptr[features + 1] - m.indptr[features] for m in matrices)  # per feature
     if len(features) and total.sum() > max_postings:
         order = np.argsort(total, kind="stable")
         within = int(np.searchsorted(np.cumsum(total[order]), max_postings, side="right"))
         kept = np.sort(order[: max(within, MIN_QUERY_FEATURES)])
         features, weights = features[kept], weights[kept]
-        lengths = [n[kept] for n in lengths]
-    parts = [
-        _postings_sum(matrix, features, weights, n)
-        for matrix, n in zip(matrices, lengths, strict=True)
-    ]
+    parts = [_postings_sum(matrix, features, weights) for matrix in matrices]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _postings_sum(
-    matrix: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, lengths: np.ndarray
-) -> np.ndarray:
-    """`matrix[features].T @ weights` (`lengths`: each feature's postings in `matrix`) by
-    scipy's own kernel, called directly on the matrix's arrays: through the sparse-matrix
-    classes the same loop cost three times as much in argument checks and new matrices, and
-    gathering the features' postings first read them all twice.
+def _postings_sum(matrix: sp.csr_matrix, features: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """`matrix[features].T @ weights` (`features` ascending) by scipy's own kernel, called
+    directly on the matrix's arrays: through the sparse-matrix classes the same loop cost three
+    times as much in argument checks and new matrices, and gathering the features' postings
+    first read them all twice.
 
     csc_matvec adds up column j's postings `Ap[j]` to `Ap[j + 1]`. Each feature is a column
     from its first posting to its end, and between two features sits a column from one's end
     to the next one's start: with the features in descending order that range runs backwards,
     so the kernel's loop skips it and only the query's own postings are read, where they lie.
     """
-    del lengths  # the kernel reads each feature's range from the matrix's own indptr
     descending = features[::-1].astype(matrix.indptr.dtype, copy=False)
     bounds = np.empty(2 * len(descending), dtype=matrix.indptr.dtype)
     bounds[0::2] = matrix.indptr[descending]
@@ -461,8 +453,7 @@ class SearchIndex:
     def article_rows(self, article: int) -> range:
         """The rows (phrasings, then passages) of one article: they are stored together."""
         start = int(self.row_starts[article])
-        last = article + 1 >= len(self.row_starts)
-        return range(start, len(self.row_article) if last else int(self.row_starts[article + 1]))
+        return range(start, start + int(self.row_counts[article]))
 
     def _best_rows(self, articles: np.ndarray, phrasing_sims: np.ndarray) -> np.ndarray:
         """Each article's best-scoring row (the first of equals), for all of them at once."""
