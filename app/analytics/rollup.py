@@ -14,6 +14,7 @@ step is a recomputation, so running it twice or in two workers gives the same ro
 """
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -44,6 +45,10 @@ log = logging.getLogger("answerdesk.analytics")
 BATCH = 500
 CATCH_UP_LIMIT = 5_000  # conversations per call; the background loop takes the rest
 LOCK_KEY = 724316
+# The background loop computes facts in slices of PACED_SLICE conversations and, after each,
+# sleeps `pace` times as long as the slice took (see refresh_loop).
+PACED_SLICE = 100
+BACKGROUND_PACE = 1.0
 
 
 # 1. Noting changes -----------------------------------------------------------------------
@@ -242,14 +247,19 @@ FactRows = tuple[list[dict], list[dict], list[dict]]
 
 
 def compute_conversations(
-    *, session: Session, conversation_ids: Sequence[str], now: datetime
+    *, session: Session, conversation_ids: Sequence[str], now: datetime, pace: float = 0.0
 ) -> FactRows:
-    """These conversations' fact rows, from reads only: on SQLite no write lock is needed yet."""
+    """These conversations' fact rows, from reads only: on SQLite no write lock is needed yet.
+    With `pace`, in slices of PACED_SLICE, each followed by a sleep `pace` times its length."""
     computed: FactRows = ([], [], [])
-    for start in range(0, len(conversation_ids), BATCH):
-        chunk = conversation_ids[start : start + BATCH]
+    size = PACED_SLICE if pace else BATCH
+    for start in range(0, len(conversation_ids), size):
+        began = time.perf_counter()
+        chunk = conversation_ids[start : start + size]
         for rows, more in zip(computed, _rows_for(_load(session, chunk), now), strict=True):
             rows.extend(more)
+        if pace and start + size < len(conversation_ids):
+            time.sleep((time.perf_counter() - began) * pace)
     return computed
 
 
@@ -434,9 +444,14 @@ def has_work(*, session: Session, now: datetime) -> bool:
 
 
 def catch_up(
-    *, session_factory: sessionmaker[Session], now: datetime | None = None, limit: int = 0
+    *,
+    session_factory: sessionmaker[Session],
+    now: datetime | None = None,
+    limit: int = 0,
+    pace: float = 0.0,
 ) -> int:
-    """Processes the queue and stale days; returns how many conversations it recomputed."""
+    """Processes the queue and stale days; returns how many conversations it recomputed.
+    `pace`: see compute_conversations."""
     now = now or utcnow()
     with session_factory() as session:
         if not has_work(session=session, now=now):
@@ -451,7 +466,7 @@ def catch_up(
         ids = sorted({row[1] for row in queued})
         # The facts are computed before SQLite's write lock is taken (it would hold up every
         # chat message for as long), then only the conversations still queued are written.
-        computed = compute_conversations(session=session, conversation_ids=ids, now=now)
+        computed = compute_conversations(session=session, conversation_ids=ids, now=now, pace=pace)
         _write_lock(session)
         ids, computed, taken = _still_queued(session, queued, ids, computed)
         existing = _values_of(
@@ -529,10 +544,15 @@ def rebuild(*, session_factory: sessionmaker[Session], now: datetime | None = No
 
 @asynccontextmanager
 async def refresh_loop(app: FastAPI) -> AsyncIterator[None]:
-    """BACKGROUND task: keeps the roll-ups current every analytics_refresh_seconds."""
+    """BACKGROUND task: keeps the roll-ups current every analytics_refresh_seconds.
+
+    Paced: it runs in a thread of a worker that is answering chat. Computing facts is pure
+    Python, which holds the GIL 5 ms at a time while another thread waits for it, so unpaced a
+    busy catch-up (under load, most of a second every 10 s) halved that worker's chat for as
+    long as it ran, and made most of the chat's slowest 1% (scripts/bench_ab.py)."""
 
     def refresh() -> None:
-        catch_up(session_factory=app.state.session_factory, now=None)
+        catch_up(session_factory=app.state.session_factory, now=None, pace=BACKGROUND_PACE)
 
     async with run_every(
         app.state.settings.analytics_refresh_seconds, refresh, what="analytics refresh"

@@ -61,3 +61,26 @@ def test_a_roll_up_that_ran_between_anothers_reads_and_writes_is_not_undone(
     kept = _facts(client, conversation)
     rollup.rebuild(session_factory=session_factory)
     assert _facts(client, conversation) == kept  # what a full recomputation gives
+
+
+def test_the_paced_background_roll_up_computes_the_same_facts_in_slices(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background loop's roll-up sleeps between slices of conversations (so the worker's
+    chat gets the GIL back); what it computes is what the unpaced one computes."""
+    conversations = [_chat(client, text) for text in ["как оплатить картой", "тарифы", "hi"] * 2]
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        now = rollup.utcnow()
+        whole = rollup.compute_conversations(
+            session=session, conversation_ids=sorted(conversations), now=now
+        )
+        pauses: list[float] = []
+        monkeypatch.setattr(rollup, "PACED_SLICE", 4)
+        monkeypatch.setattr(rollup.time, "sleep", pauses.append)
+        sliced = rollup.compute_conversations(
+            session=session, conversation_ids=sorted(conversations), now=now, pace=1.0
+        )
+    for rows, expected in zip(sliced, whole, strict=True):  # in no particular order
+        assert sorted(rows, key=repr) == sorted(expected, key=repr)
+    assert whole[0]  # there were facts to compare
+    assert len(pauses) == 1 and pauses[0] > 0  # 6 conversations: two slices, one pause between
