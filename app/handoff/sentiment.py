@@ -6,8 +6,8 @@ each score 1, so they count only together ("третий день нет инт�
 
 The phrase patterns are matched against the lower-cased text, without re.IGNORECASE: with it,
 the regular-expression engine tries every alternative at every position of the message; on
-lower-case literals it first skips to a position where one of them can begin, a fifth of the
-time per chat message.
+lower-case literals it first skips to a position where one of them can begin (the whole check
+took a third of the time, 27.5 -> 9 microseconds per bench message).
 """
 
 import re
