@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from app.db import database_unavailable
 
@@ -92,7 +93,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, "invalid-input", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413 and (limit := request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)):
+            # The framework's body limit (FastAPI(max_body_size=...)), which knows its number.
+            detail = f"The body exceeds {limit} bytes."
+            return problem(413, "Payload too large", detail, "too-large")
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         slug = title.lower().replace(" ", "-")
         return problem(exc.status_code, title, str(exc.detail), slug)

@@ -38,7 +38,9 @@ from app.web.console_router import router as console_router
 from app.web.cors import install_widget_cors
 from app.web.router import router as web_router
 
-MAX_BODY_BYTES = 2 * 1024 * 1024  # JSON bodies; file uploads have their own limit
+# Every request body, counted as it streams in (a chunked one too); uploads set their own limit
+# (app/kb/router_import.py).
+MAX_BODY_BYTES = 2 * 1024 * 1024
 
 # One router per domain; add a domain's router here.
 ROUTERS = [
@@ -65,7 +67,12 @@ BACKGROUND: list[Callable[[FastAPI], AbstractAsyncContextManager[None]]] = [
 
 class BodySizeLimit:
     """Refuses (413) a body whose Content-Length is over `max_bytes`, except for uploads to
-    `.../import`, which have their own limit.
+    `.../import`, which have their own limit, as a problem document before anything reads it.
+
+    The framework's limit (`include_router(..., max_body_size=...)`) counts the bytes as they
+    stream in, which is what stops a chunked body with no Content-Length; its error reaches our
+    handler (app/errors.py). But a declared Content-Length over the limit it answers itself, in
+    plain text: this answers that one first.
 
     A plain ASGI middleware: `@app.middleware("http")` (BaseHTTPMiddleware) runs the rest of the
     app in a task group and streams every response through a memory stream, 6–7% of the chat
@@ -166,7 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     for router in ROUTERS:
-        app.include_router(router)
+        # Per route, not app-wide: an app-wide limit would answer BodySizeLimit's refusals
+        # over again, in plain text.
+        app.include_router(router, max_body_size=MAX_BODY_BYTES)
     return app
 
 

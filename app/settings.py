@@ -8,6 +8,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The most ANSWERDESK_KB_MAX_UPLOAD_BYTES may be: the upload route's body limit is set from it.
+MAX_UPLOAD_BYTES = 1024**3
 
 
 def is_sqlite(database_url: str) -> bool:
@@ -84,7 +86,7 @@ class Settings(BaseSettings):
     widget_allowed_origins: str = "*"
     # Knowledge-base editing (docs/KNOWLEDGE_BASE.md): upload limits, how long a write waits
     # for this worker's new index before answering, and the quality checks on save.
-    kb_max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
+    kb_max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0, le=MAX_UPLOAD_BYTES)
     kb_max_import_rows: int = Field(20_000, gt=0)
     kb_write_wait_seconds: float = Field(10.0, ge=0)
     kb_duplicate_threshold: float = Field(0.8, gt=0, le=1)
