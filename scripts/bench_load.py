@@ -486,6 +486,32 @@ async def drive(
     }
 
 
+def repeated_load(
+    server: Server,
+    customer_loop: Customer,
+    articles: list[dict[str, object]],
+    args: argparse.Namespace,
+    concurrency: int,
+    duration: float | None = None,
+) -> dict:
+    """--repeat runs of --warmup then `duration` (by default --duration) seconds; the median."""
+    return median_run(
+        [
+            run_load(
+                server.url,
+                customer_loop,
+                server,
+                questions=questions_of(articles),
+                concurrency=concurrency,
+                warmup=args.warmup,
+                duration=duration or args.duration,
+                client=args.client,
+            )
+            for _ in range(args.repeat)
+        ]
+    )
+
+
 def median_run(runs: list[dict]) -> dict:
     """The run with the median messages/s (the lower middle of an even count), carrying every
     run's messages/s and p99 under "runs": on a shared VM one run can be a third off another
@@ -580,24 +606,9 @@ def measure_chat(
     concurrency: int,
     duration: float | None = None,
 ) -> dict:
-    """--repeat load runs of --warmup then `duration` (by default --duration) seconds; the
-    median one."""
+    """The median of --repeat runs at one level (repeated_load), with its batch sizes."""
     batches_before = chat_batches(server.url)
-    result = median_run(
-        [
-            run_load(
-                server.url,
-                customer,
-                server,
-                questions=questions_of(articles),
-                concurrency=concurrency,
-                warmup=args.warmup,
-                duration=duration or args.duration,
-                client=args.client,
-            )
-            for _ in range(args.repeat)
-        ]
-    )
+    result = repeated_load(server, customer, articles, args, concurrency, duration)
     turns, transactions = (
         after - before
         for after, before in zip(chat_batches(server.url), batches_before, strict=True)
@@ -618,21 +629,7 @@ def bench_bare(articles: list[dict[str, object]], args: argparse.Namespace) -> l
         with running("scripts.bare_app:app", workers=args.workers, env={}, log=log) as server:
             server.wait_until("/openapi.json")
             for concurrency in concurrencies(args):
-                result = median_run(
-                    [
-                        run_load(
-                            server.url,
-                            bare_customer,
-                            server,
-                            questions=questions_of(articles),
-                            concurrency=concurrency,
-                            warmup=args.warmup,
-                            duration=args.duration,
-                            client=args.client,
-                        )
-                        for _ in range(args.repeat)
-                    ]
-                )
+                result = repeated_load(server, bare_customer, articles, args, concurrency)
                 result.update(
                     label=f"bare FastAPI endpoint, {concurrency} clients", concurrency=concurrency
                 )
