@@ -155,11 +155,12 @@ def tree_cpu_seconds(pid: int) -> float:
     return own + sum(tree_cpu_seconds(int(child)) for child in children)
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds spent by everything on the machine (all cores), from /proc/stat."""
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds spent by everything on the machine (all cores), and seconds its virtual
+    CPUs wanted to run but the hypervisor ran someone else (steal), from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle, iowait
-    return (sum(values[:8]) - idle) / CLOCK_TICKS
+    idle, steal = values[3] + values[4], values[7]  # idle and iowait; steal
+    return (sum(values[:7]) - idle) / CLOCK_TICKS, steal / CLOCK_TICKS
 
 
 @contextmanager
@@ -443,16 +444,17 @@ async def drive(
     else:
         connections = [Connection(host, int(port)) for _ in range(concurrency)]  # type: ignore[misc]
 
-    async def measure_cpu() -> tuple[float, float, float, list[float]]:
+    async def measure_cpu() -> tuple[float, float, tuple[float, float], list[float]]:
         await asyncio.sleep(max(window.start - time.perf_counter(), 0))
-        marks = (time.process_time(), server.cpu_seconds(), machine_busy_seconds())
+        marks = (time.process_time(), server.cpu_seconds(), machine_cpu_seconds())
         workers = server.worker_cpu_seconds()
         await asyncio.sleep(max(window.end - time.perf_counter(), 0))
         workers_after = server.worker_cpu_seconds()
+        machine = machine_cpu_seconds()
         return (
             time.process_time() - marks[0],
             server.cpu_seconds() - marks[1],
-            machine_busy_seconds() - marks[2],
+            (machine[0] - marks[2][0], machine[1] - marks[2][1]),
             [workers_after[pid] - workers.get(pid, 0.0) for pid in workers_after],
         )
 
@@ -460,7 +462,7 @@ async def drive(
     await asyncio.gather(
         *(customer_loop(n, c, window, questions) for n, c in enumerate(connections))
     )
-    client_cpu, server_cpu, machine_cpu, worker_cpu = await cpu
+    client_cpu, server_cpu, (machine_cpu, stolen), worker_cpu = await cpu
     for c in connections:
         c.close()
     if pool is not None:
@@ -482,6 +484,7 @@ async def drive(
         "server_cores": server_cpu / duration,
         "worker_cores": sorted((w / duration for w in worker_cpu if w > 0.01), reverse=True),
         "other_cores": max(machine_cpu - client_cpu - server_cpu, 0.0) / duration,
+        "stolen_cores": stolen / duration,
         "server_cpu_ms": server_cpu * 1000 / count if count else float("nan"),
     }
 
@@ -740,7 +743,7 @@ def table(rows: list[dict], bare: list[dict]) -> str:
     repeated = any(len(r.get("runs", ())) > 1 for r in [*rows, *bare])
     lines = [
         "| run | messages/s | p50 ms | p99 ms | errors | server CPU ms per request | "
-        "cores used: server (per worker) / client / other | chat ÷ bare |"
+        "cores used: server (per worker) / client / other / stolen | chat ÷ bare |"
         + (" every run: messages/s (p99 ms) |" if repeated else ""),
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |" + (" --- |" if repeated else ""),
     ]
@@ -753,8 +756,8 @@ def table(rows: list[dict], bare: list[dict]) -> str:
             f"| {r['label']} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
             f"{r['errors']} | {r['server_cpu_ms']:.2f} | {r['server_cores']:.2f} "
             f"({' + '.join(f'{w:.2f}' for w in r['worker_cores'])}) / "
-            f"{r['client_cores']:.2f} / {r['other_cores']:.2f} | {ratio} |"
-            + (f" {runs} |" if repeated else "")
+            f"{r['client_cores']:.2f} / {r['other_cores']:.2f} / {r['stolen_cores']:.2f} | "
+            f"{ratio} |" + (f" {runs} |" if repeated else "")
         )
     return "\n".join(lines)
 
@@ -965,7 +968,9 @@ def main() -> None:
         f'{client}) runs on the same 2 cores, and so does the database; "other" is every other '
         "process on the machine (PostgreSQL, and whatever else ran; the load average was "
         f"{load_before:.1f} before the run and {load_average:.1f} at its end, counting the "
-        "benchmark's own processes). The bare endpoint is "
+        "benchmark's own processes); \"stolen\" is time the virtual machine's cores were ready "
+        "to run but the hypervisor ran another guest (steal in /proc/stat): a share of a core "
+        "lost to the neighbours, which no change to the app wins back. The bare endpoint is "
         "scripts/bare_app.py: the same request body validated by a pydantic model, a small "
         "JSON answer, no middleware. Each worker's chat threads run the messages waiting at "
         "the same moment together, in one transaction (docs/ARCHITECTURE.md, *A chat message, "
