@@ -95,7 +95,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413 and (limit := request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)):
-            # The framework's body limit (FastAPI(max_body_size=...)), which knows its number.
+            # The framework's body limit (include_router(..., max_body_size=...)), in the scope.
             detail = f"The body exceeds {limit} bytes."
             return problem(413, "Payload too large", detail, "too-large")
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
