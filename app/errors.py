@@ -74,6 +74,12 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def body_too_large(limit: int) -> JSONResponse:
+    """The 413 for a body over the limit, whichever guard found it (app.main.BodySizeLimit by
+    its Content-Length, the framework's limit by counting what streamed in)."""
+    return problem(413, "Payload too large", f"The body exceeds {limit} bytes.", "too-large")
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part != "body") or "body"
 
@@ -96,8 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413 and (limit := request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)):
             # The framework's body limit (include_router(..., max_body_size=...)), in the scope.
-            detail = f"The body exceeds {limit} bytes."
-            return problem(413, "Payload too large", detail, "too-large")
+            return body_too_large(limit)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
         slug = title.lower().replace(" ", "-")
         return problem(exc.status_code, title, str(exc.detail), slug)

@@ -21,7 +21,7 @@ from app.conversations.router import router as chat_router
 from app.conversations.turns import chat_batcher
 from app.db import make_engine, make_session_factory
 from app.dependencies import refuse_nul_characters
-from app.errors import install_error_handlers, problem
+from app.errors import body_too_large, install_error_handlers, problem
 from app.handoff.background import sla_requeue
 from app.handoff.router import router as handoff_router
 from app.kb.build_process import child_builder
@@ -87,12 +87,7 @@ class BodySizeLimit:
         if scope["type"] == "http" and not scope["path"].endswith("/import"):
             length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
             if length.isdigit() and int(length) > self.max_bytes:
-                response = problem(
-                    413,
-                    "Payload too large",
-                    f"The body exceeds {self.max_bytes} bytes.",
-                    "too-large",
-                )
+                response = body_too_large(self.max_bytes)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
