@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import select
 import sqlite3
 import threading
 import weakref
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
@@ -224,8 +225,6 @@ def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0)
         engine = create_engine(database_url, connect_args=connect_args, **pool)
         event.listen(engine, "connect", _sqlite_tuning(sqlite_busy_timeout_seconds))
         return engine
-    # pre_ping: after a server restart every pooled connection is dead; each is tested on
-    # checkout and replaced, so the pool recovers without restarting the app.
     # connect_timeout: a server that does not answer at all fails the request (a 503) in
     # seconds instead of leaving it hanging for the operating system's TCP timeout.
     given = make_url(database_url).query
@@ -233,13 +232,33 @@ def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0)
     # pool_size: every request thread (anyio's pool holds 40) and background task takes a
     # connection; with 10 kept, a busy worker opened and closed overflow connections all the
     # time, each a new PostgreSQL backend (scripts/bench_load.py).
-    return create_engine(
-        database_url,
-        pool_pre_ping=True,
-        pool_size=20,
-        max_overflow=20,
-        connect_args=connect_args,
-    )
+    engine = create_engine(database_url, pool_size=20, max_overflow=20, connect_args=connect_args)
+    event.listen(engine, "checkout", _replace_if_dead(engine))
+    return engine
+
+
+def _replace_if_dead(engine: Engine) -> Callable[[Any, Any, Any], None]:
+    """A pool checkout that hands out no connection a server restart killed, so the pool
+    recovers without restarting the app and no request sees the dead connection.
+
+    pool_pre_ping asks the server (SELECT 1) at every checkout: one round trip more in each
+    chat transaction's eight or so, a few percent of a worker under load. A server that goes
+    away writes to its idle connections (a FATAL notice, then the end of the stream), so only
+    a connection with something to read is asked; SQLAlchemy replaces one the checkout
+    refuses with DisconnectionError."""
+
+    def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("the connection was closed")
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        if not readable:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the server closed the connection") from exc
+
+    return check
 
 
 # SQLite primary result codes that mean the storage is away or full for now, not that the SQL

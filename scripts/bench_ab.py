@@ -58,6 +58,7 @@ def parse() -> argparse.Namespace:
         )
     args = parser.parse_args()
     args.set = []  # bench_load's --set: nothing common to both
+    args.repeat = 1  # bench_load's --repeat: each round is one run of each side
     return args
 
 

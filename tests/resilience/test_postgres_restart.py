@@ -149,7 +149,7 @@ def test_postgres_restart_gives_clear_503s_then_recovers_without_losing_acknowle
             assert_database_unavailable(response)
             assert response.elapsed.total_seconds() < 5  # told at once, not left waiting
         # Recovered by itself, at once: pooled connections that died with the old server
-        # are tested on checkout and replaced (pool_pre_ping), so none fails a request.
+        # are refused on checkout and replaced (app/db.py), so none fails a request.
         after = [status for sent, status, _ in customer.attempts if sent >= came_back]
         assert after and set(after) == {200}, after
 
@@ -165,7 +165,8 @@ def test_pool_replaces_connections_that_died_in_a_restart(
     private_postgres: PrivateCluster,
 ) -> None:
     """A quiet restart (no request saw the outage, so nothing invalidated the pool): the first
-    query afterwards still succeeds, because each pooled connection is pinged on checkout."""
+    query afterwards still succeeds, because a pooled connection the server closed is refused
+    on checkout and replaced."""
     engine = make_engine(private_postgres.url)
     try:
         held = [engine.connect() for _ in range(3)]
