@@ -24,13 +24,14 @@ from scripts.bench_load import (
     DATABASES,
     ROOT,
     Server,
+    build_parser,
     fresh_database,
     measure_chat,
     serving_chat,
 )
 
 
-def parse() -> argparse.Namespace:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=sorted(DATABASES), default="postgresql")
     parser.add_argument("--concurrency", type=int, default=32)
@@ -56,9 +57,10 @@ def parse() -> argparse.Namespace:
             default=ROOT,
             help=f"the checkout {side.upper()} runs (default: this one)",
         )
-    args = parser.parse_args()
-    args.set = []  # bench_load's --set: nothing common to both
-    args.repeat = 1  # bench_load's --repeat: each round is one run of each side
+    own = vars(parser.parse_args(argv))
+    # bench_load's functions read all of its options: the ones not set here keep its defaults.
+    args = build_parser().parse_args([])
+    vars(args).update(own, set=[], repeat=1)  # each round is one run of each side
     return args
 
 

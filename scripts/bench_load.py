@@ -850,7 +850,8 @@ def outcomes(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """Apart from main() so that bench_ab takes the defaults of every option it leaves out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first")
@@ -900,7 +901,11 @@ def main() -> None:
         help="after each chat run, py-spy every worker under the same load this long",
     )
     parser.add_argument("--profile-dir", default="/tmp/answerdesk-load-profiles")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     load_before = os.getloadavg()[0]
 
     from scripts.bench_import import generate
