@@ -905,7 +905,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main() -> None:
-    args = build_parser().parse_args()
+    parser = build_parser()
+    args = parser.parse_args()
     load_before = os.getloadavg()[0]
 
     from scripts.bench_import import generate
