@@ -115,13 +115,14 @@ class Server:
         return tree_cpu_seconds(self.process.pid)
 
     def worker_cpu_seconds(self) -> dict[int, float]:
-        """The same for each worker process (a child of uvicorn's supervisor)."""
+        """The same for each worker process: a child of uvicorn's supervisor, or with one
+        worker, uvicorn itself."""
         pid = self.process.pid
         try:
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except FileNotFoundError:
             return {}
-        return {int(child): tree_cpu_seconds(int(child)) for child in children}
+        return {int(c): tree_cpu_seconds(int(c)) for c in children} or {pid: self.cpu_seconds()}
 
     def stop(self) -> None:
         if self.process.poll() is None:

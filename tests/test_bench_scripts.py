@@ -36,6 +36,7 @@ def test_bench_load_measures_the_chat() -> None:
     )  # fmt: skip
     assert "| chat, SQLite, 2 customers |" in out
     assert "conversations finished in the window" in out
+    assert " ()" not in out  # one worker: its own CPU, not an empty list
 
 
 def test_bench_ab_compares_two_servers() -> None:
