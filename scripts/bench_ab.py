@@ -38,11 +38,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--duration", type=float, default=12, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--articles", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw")
-    parser.add_argument("--app", default="app.main:app")
+    # These default to bench_load's defaults (SUPPRESS leaves them out until given).
+    parser.add_argument("--articles", type=int, default=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=argparse.SUPPRESS)
+    parser.add_argument("--pg-url", default=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=("raw", "httpx"), default=argparse.SUPPRESS)
+    parser.add_argument("--app", default=argparse.SUPPRESS)
     for side in ("a", "b"):
         parser.add_argument(
             f"--{side}-set",

@@ -45,3 +45,10 @@ def test_bench_ab_compares_two_servers() -> None:
     )
     assert "B ÷ A per round, messages/s:" in out
     assert out.count("| A |") == 1 and out.count("| B |") == 1
+
+
+def test_bench_ab_options_override_bench_load_defaults() -> None:
+    defaults = bench_ab.parse([])
+    assert defaults.articles == bench_load.build_parser().parse_args([]).articles
+    given = bench_ab.parse(["--articles", "7", "--pg-url", "postgresql://elsewhere/db"])
+    assert (given.articles, given.pg_url) == (7, "postgresql://elsewhere/db")
