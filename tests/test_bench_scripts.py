@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 from scripts import bench_ab, bench_load
-from scripts.bench_load import ROOT
 
 TINY = ["--duration", "1", "--warmup", "0", "--articles", "20", "--workers", "1"]
 
@@ -13,7 +12,7 @@ TINY = ["--duration", "1", "--warmup", "0", "--articles", "20", "--workers", "1"
 def run_script(module: str, *arguments: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", module, *TINY, *arguments],
-        cwd=ROOT,
+        cwd=bench_load.ROOT,
         capture_output=True,
         text=True,
         timeout=240,
