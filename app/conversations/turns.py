@@ -122,7 +122,9 @@ def _run_together(state: State, turns: Sequence[ChatTurn]) -> list[Outcome] | No
             # Every conversation of the batch queued for the roll-ups in one INSERT, and every new
             # conversation's row in another: not one of each per flush and per turn.
             note_changed(session, {ready.conversation.id for ready in prepared.values()})
-            session.flush()
+            service.insert_conversations(
+                session=session, conversations=[ready.conversation for ready in prepared.values()]
+            )
             unwritten: list[Message] = []
             stored = {
                 number: _store(state, session, turns[number], ready, unwritten)
