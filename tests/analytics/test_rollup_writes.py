@@ -84,3 +84,29 @@ def test_the_paced_background_roll_up_computes_the_same_facts_in_slices(
         assert sorted(rows, key=repr) == sorted(expected, key=repr)
     assert whole[0]  # there were facts to compare
     assert len(pauses) == 1 and pauses[0] > 0  # 6 conversations: two slices, one pause between
+
+
+def test_a_background_round_takes_the_queue_down_to_one_catch_up(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat queues about a row per message: under sustained load one catch-up per round
+    fell behind, so a round runs catch-ups until no more than one takes is left."""
+    session_factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    conversation = _chat(client, "как оплатить картой")
+    for text in ["тарифы", "hi", "спасибо", "как вернуть деньги"]:
+        _chat(client, text, conversation)
+    others = [_chat(client, text) for text in ["тарифы", "hi", "как оплатить картой"]]
+
+    def queued() -> int:
+        with session_factory() as session:
+            return len(session.scalars(select(DirtyConversation.id)).all())
+
+    assert queued() >= 8  # a row per message
+    monkeypatch.setattr(rollup, "CATCH_UP_LIMIT", 2)
+    monkeypatch.setattr(rollup.time, "sleep", lambda _: None)
+    rollup.background_round(session_factory=session_factory)
+    assert queued() <= 2  # what one catch-up takes (without the loop: 6 or more)
+    rollup.catch_up(session_factory=session_factory)  # an analytics request's own
+    assert queued() == 0
+    for conversation_id in [conversation, *others]:
+        _facts(client, conversation_id)  # asserts they are there
