@@ -13,11 +13,13 @@ once the facts are computed, with a check that the queue rows read are still the
 step is a recomputation, so running it twice or in two workers gives the same rows.
 """
 
+import fcntl
 import logging
+import os
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date, datetime
 from itertools import chain
 from typing import Any
@@ -555,9 +557,35 @@ def background_round(*, session_factory: sessionmaker[Session]) -> None:
     at 950 messages/s on SQLite (scripts/bench_load.py) the queue grew by 5,000 rows a round, to
     26,000 after a minute, and an analytics request's own catch-up (one, unpaced) no longer made
     its answer current; with the rounds back to back it stayed under 3,500."""
-    catch_up(session_factory=session_factory, pace=BACKGROUND_PACE)
-    while backlogged(session_factory=session_factory):
+    with _first_round(session_factory) as first:
+        if not first:
+            return
         catch_up(session_factory=session_factory, pace=BACKGROUND_PACE)
+        while backlogged(session_factory=session_factory):
+            catch_up(session_factory=session_factory, pace=BACKGROUND_PACE)
+
+
+@contextmanager
+def _first_round(session_factory: sessionmaker[Session]) -> Iterator[bool]:
+    """Whether no other worker's background round is running, on a SQLite file (a flock on
+    `<database>-rollup.lock`, not waited for); elsewhere True. On SQLite both workers' rounds
+    computed the same queue rows at once and one then threw its work away (_still_queued);
+    PostgreSQL's advisory lock makes the second wait and then take the rows after them."""
+    engine = session_factory.kw["bind"]
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database.startswith((":", "file:")):
+        yield True
+        return
+    lock = os.open(f"{database}-rollup.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(lock)  # and with it the flock
 
 
 @asynccontextmanager

@@ -1,6 +1,8 @@
 """The roll-up computes facts before it takes SQLite's write lock (which would hold up every
 chat message), so another worker's roll-up may run in between: it must not be undone."""
 
+import fcntl
+import os
 from typing import Any
 
 import pytest
@@ -110,3 +112,24 @@ def test_a_background_round_takes_the_queue_down_to_one_catch_up(
     assert queued() == 0
     for conversation_id in [conversation, *others]:
         _facts(client, conversation_id)  # asserts they are there
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_background_round_leaves_the_queue_to_another_workers_running_round(
+    client: TestClient, database_url: str
+) -> None:
+    """On SQLite both workers' rounds computed the same rows at once and one threw its work
+    away; a round that finds another running (its lock file held) leaves the queue to it."""
+    session_factory = client.app.state.session_factory  # type: ignore[attr-defined]
+    conversation = _chat(client, "как оплатить картой")
+    lock = os.open(database_url.split("///", 1)[1] + "-rollup.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker's round
+        rollup.background_round(session_factory=session_factory)
+        with session_factory() as session:
+            assert session.get(ConversationFacts, conversation) is None
+            assert session.scalars(select(DirtyConversation.id)).all()
+    finally:
+        os.close(lock)
+    rollup.background_round(session_factory=session_factory)
+    assert _facts(client, conversation)["kb_questions"] == 1
