@@ -127,9 +127,10 @@ def insert_conversations(*, session: Session, conversations: Iterable[Conversati
     """Writes those of these conversations that are new with one Core INSERT; they stay in
     the session as if read from it, so a later change to them is an UPDATE at the flush.
 
-    For the chat turn, where the ORM's unit of work for a new conversation cost a tenth of a
-    millisecond of CPU, several times the SQL it ran. Queuing them for the roll-ups is the
-    caller's (note_changed), as for insert_messages."""
+    For the chat turn, where the ORM's unit of work for them cost more than the SQL it ran:
+    without it a turn takes about 0.05 ms less CPU (in batches of 5 turns, about one new
+    conversation each, on PostgreSQL). Queuing them for the roll-ups is the caller's
+    (note_changed), as for insert_messages."""
     new = [c for c in conversations if c in session.new]
     if not new:
         return
