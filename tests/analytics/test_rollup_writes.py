@@ -105,6 +105,7 @@ def test_a_background_round_takes_the_queue_down_to_one_catch_up(
 
     assert queued() >= 8  # a row per message
     monkeypatch.setattr(rollup, "CATCH_UP_LIMIT", 2)
+    monkeypatch.setattr(rollup, "BACKGROUND_LIMIT", 2)
     monkeypatch.setattr(rollup.time, "sleep", lambda _: None)
     rollup.background_round(session_factory=session_factory)
     assert queued() <= 2  # what one catch-up takes (without the loop: 6 or more)
