@@ -209,16 +209,26 @@ def _locking_connection(
     return Connection
 
 
+def lockable_sqlite_file(database_url: str) -> str | None:
+    """The file of a SQLite URL that names a plain file path, the one locks are taken beside
+    (`<file>-writer.lock` here, `<file>-rollup.lock` by the roll-ups); None for an in-memory
+    database, a `file:` URI or another database."""
+    if not is_sqlite(database_url):
+        return None
+    path = database_url.split("///", 1)[-1]
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
+
+
 def make_engine(database_url: str, *, sqlite_busy_timeout_seconds: float = 10.0) -> Engine:
     if is_sqlite(database_url):
         path = database_url.split("///", 1)[-1]
         connect_args: dict[str, Any] = {"check_same_thread": False}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            if not path.startswith("file:"):  # a plain file path, the one we can lock beside
-                connect_args["factory"] = _locking_connection(
-                    SQLiteWriterLock.of(path), timeout_seconds=sqlite_busy_timeout_seconds
-                )
+        if (file := lockable_sqlite_file(database_url)) is not None:
+            connect_args["factory"] = _locking_connection(
+                SQLiteWriterLock.of(file), timeout_seconds=sqlite_busy_timeout_seconds
+            )
         # An in-memory URI ("file:...?mode=memory"): a connection per thread, as SQLAlchemy
         # chose for it by itself until it deprecated choosing by the URL.
         pool = {"poolclass": SingletonThreadPool} if "mode=memory" in database_url else {}

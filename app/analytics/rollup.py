@@ -40,7 +40,7 @@ from app.analytics.outcomes import log_handoff_outcomes
 from app.background import run_every
 from app.bulk_insert import insert_rows
 from app.conversations.models import Conversation, Feedback, Message
-from app.db import JSONType, UTCDateTime, one_of, utcnow
+from app.db import JSONType, UTCDateTime, lockable_sqlite_file, one_of, utcnow
 from app.handoff.models import Event, Handoff
 
 log = logging.getLogger("answerdesk.analytics")
@@ -434,8 +434,14 @@ def _stale_days(session: Session, now: datetime) -> set[date]:
     )
 
 
+def _queued_beyond(session: Session, rows: int) -> bool:
+    """Whether more than `rows` queue rows are waiting."""
+    query = select(DirtyConversation.id).order_by(DirtyConversation.id).offset(rows).limit(1)
+    return session.scalar(query) is not None
+
+
 def has_work(*, session: Session, now: datetime) -> bool:
-    if session.scalar(select(DirtyConversation.id).limit(1)) is not None:
+    if _queued_beyond(session, 0):
         return True
     return bool(
         session.scalar(
@@ -545,13 +551,6 @@ def rebuild(*, session_factory: sessionmaker[Session], now: datetime | None = No
         return len(ids)
 
 
-def backlogged(*, session_factory: sessionmaker[Session], limit: int) -> bool:
-    """Whether more than `limit` queue rows are waiting."""
-    with session_factory() as session:
-        beyond = select(DirtyConversation.id).order_by(DirtyConversation.id)
-        return session.scalar(beyond.offset(limit).limit(1)) is not None
-
-
 def background_round(*, session_factory: sessionmaker[Session]) -> None:
     """One round of the background loop: paced catch-ups, back to back while the queue holds
     more than one takes. The chat queues about a row per message: with one catch-up of
@@ -569,8 +568,14 @@ def background_round(*, session_factory: sessionmaker[Session]) -> None:
         if not first:
             return
         catch_up(session_factory=session_factory, limit=BACKGROUND_LIMIT, pace=BACKGROUND_PACE)
-        while backlogged(session_factory=session_factory, limit=CATCH_UP_LIMIT):
+        while _backlogged(session_factory):
             catch_up(session_factory=session_factory, limit=BACKGROUND_LIMIT, pace=BACKGROUND_PACE)
+
+
+def _backlogged(session_factory: sessionmaker[Session]) -> bool:
+    """More queued than an analytics request's catch-up takes."""
+    with session_factory() as session:
+        return _queued_beyond(session, CATCH_UP_LIMIT)
 
 
 @contextmanager
@@ -579,9 +584,9 @@ def _first_round(session_factory: sessionmaker[Session]) -> Iterator[bool]:
     `<database>-rollup.lock`, not waited for); elsewhere True. On SQLite both workers' rounds
     computed the same queue rows at once and one then threw its work away (_still_queued);
     PostgreSQL's advisory lock makes the second wait and then take the rows after them."""
-    engine = session_factory.kw["bind"]
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database.startswith((":", "file:")):
+    url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+    database = lockable_sqlite_file(url)
+    if database is None:
         yield True
         return
     lock = os.open(f"{database}-rollup.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
